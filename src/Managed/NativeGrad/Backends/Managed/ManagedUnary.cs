@@ -1,0 +1,212 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace NativeGrad.Backends;
+
+/// <summary>
+/// Element-wise unary kernels (ng_unary). Ops with an exact <see cref="TensorPrimitives"/> counterpart use it; cheap
+/// piecewise ops (relu, clamp, comparisons, ...) run through vectorised operator structs; the transcendental ops
+/// TensorPrimitives lacks or gets wrong (erf, expm1, log1p, softplus, gelu, ...) are evaluated in double by
+/// <see cref="ScalarMath"/> and split across threads for large inputs.
+/// </summary>
+internal static unsafe class ManagedUnary
+{
+    public static void Run<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y, double alpha, double beta)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (y.Length < x.Length) throw new ArgumentException("The output is shorter than the input.", nameof(y));
+        y = y[..x.Length];
+        T a = T.CreateTruncating(alpha);
+        T b = T.CreateTruncating(beta);
+        switch (op)
+        {
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, y); return;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); return;
+            case UnaryOp.Log: TensorPrimitives.Log(x, y); return;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); return;
+            case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, y); return;
+            case UnaryOp.Sin: TensorPrimitives.Sin(x, y); return;
+            case UnaryOp.Cos: TensorPrimitives.Cos(x, y); return;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); return;
+            case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); return;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); return;
+            case UnaryOp.Relu: Map(new ReluOp<T>(), x, y); return;
+            case UnaryOp.Sign: Map(new SignOp<T>(), x, y); return;
+            case UnaryOp.Clamp: Map(new ClampOp<T>(a, b), x, y); return;
+            case UnaryOp.GtScalar: Map(new GtOp<T>(a), x, y); return;
+            case UnaryOp.LtScalar: Map(new LtOp<T>(a), x, y); return;
+            case UnaryOp.GeScalar: Map(new GeOp<T>(a), x, y); return;
+            case UnaryOp.LeScalar: Map(new LeOp<T>(a), x, y); return;
+            case UnaryOp.Affine: Map(new AffineOp<T>(a, b), x, y); return;
+            case UnaryOp.LeakyRelu: Map(new LeakyReluOp<T>(a), x, y); return;
+            case UnaryOp.PowScalar: PowScalar(x, y, alpha); return;
+            case UnaryOp.Tanh: Map(new ViaDouble<T, TanhFn>(alpha, beta), x, y); return; // TensorPrimitives.Tanh is off near 0 (tanh(0) = -6e-8f)
+            case UnaryOp.Log1p: Map(new ViaDouble<T, Log1pFn>(alpha, beta), x, y); return;
+            case UnaryOp.Expm1: Map(new ViaDouble<T, Expm1Fn>(alpha, beta), x, y); return;
+            case UnaryOp.Erf: Map(new ViaDouble<T, ErfFn>(alpha, beta), x, y); return;
+            case UnaryOp.Softplus: Map(new ViaDouble<T, SoftplusFn>(alpha, beta), x, y); return;
+            case UnaryOp.Silu: Map(new ViaDouble<T, SiluFn>(alpha, beta), x, y); return;
+            case UnaryOp.Gelu: Map(new ViaDouble<T, GeluFn>(alpha, beta), x, y); return;
+            case UnaryOp.GeluTanh: Map(new ViaDouble<T, GeluTanhFn>(alpha, beta), x, y); return;
+            case UnaryOp.Elu: Map(new ViaDouble<T, EluFn>(alpha, beta), x, y); return;
+            case UnaryOp.LogSigmoid: Map(new ViaDouble<T, LogSigmoidFn>(alpha, beta), x, y); return;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op.");
+        }
+    }
+
+    private static void Map<T, TOp>(TOp op, ReadOnlySpan<T> x, Span<T> y)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TOp : struct, IUnaryOperator<T>
+    {
+        fixed (T* px = x)
+        fixed (T* py = y)
+        {
+            // Vectorised piecewise ops are memory-bound: one thread. Scalar transcendental ones are compute-bound.
+            if (TOp.Vectorizable) ElementwiseLoops.Unary(op, px, py, x.Length);
+            else ElementwiseLoops.UnaryParallel(op, px, py, x.Length);
+        }
+    }
+
+    /// <summary>x ^ p with the exponents torch special-cases mapped to exact cheaper forms.</summary>
+    private static void PowScalar<T>(ReadOnlySpan<T> x, Span<T> y, double p)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        switch (p)
+        {
+            case 0.0: y.Fill(T.One); return; // pow(x, 0) = 1 even for NaN x
+            case 1.0: x.CopyTo(y); return; // CopyTo is a no-op-safe memmove when y is x
+            case 2.0: TensorPrimitives.Multiply(x, x, y); return;
+            case 3.0: Map(new CubeOp<T>(), x, y); return;
+            case 0.5: TensorPrimitives.Sqrt(x, y); return;
+            case -0.5: TensorPrimitives.ReciprocalSqrt(x, y); return;
+            case -1.0: TensorPrimitives.Reciprocal(x, y); return;
+            case -2.0: Map(new InverseSquareOp<T>(), x, y); return;
+            default: Map(new ViaDouble<T, PowFn>(p, 0), x, y); return;
+        }
+    }
+
+    // ---- vectorised piecewise operators ----------------------------------------------------------------------
+
+    private readonly struct ReluOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x > T.Zero || T.IsNaN(x) ? x : T.Zero; // relu(NaN) = NaN
+        public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.BitwiseOr(Vector.GreaterThan(x, Vector<T>.Zero), ElementwiseLoops.IsNaN(x)), x, Vector<T>.Zero);
+    }
+
+    private readonly struct SignOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.IsNaN(x) ? x : T.Zero;
+        public Vector<T> Invoke(Vector<T> x)
+        {
+            Vector<T> s = ElementwiseLoops.MaskToOne(Vector.GreaterThan(x, Vector<T>.Zero)) - ElementwiseLoops.MaskToOne(Vector.LessThan(x, Vector<T>.Zero));
+            return Vector.ConditionalSelect(Vector.Equals(x, x), s, x);
+        }
+    }
+
+    /// <summary>min(max(x, lo), hi); a NaN bound never compares true, so it is no bound; NaN x stays NaN.</summary>
+    private readonly struct ClampOp<T>(T lo, T hi) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x)
+        {
+            T r = x < lo ? lo : x;
+            return r > hi ? hi : r;
+        }
+        public Vector<T> Invoke(Vector<T> x)
+        {
+            Vector<T> vlo = new(lo), vhi = new(hi);
+            Vector<T> r = Vector.ConditionalSelect(Vector.LessThan(x, vlo), vlo, x);
+            return Vector.ConditionalSelect(Vector.GreaterThan(r, vhi), vhi, r);
+        }
+    }
+
+    private readonly struct GtOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x > s ? T.One : T.Zero;
+        public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.GreaterThan(x, new Vector<T>(s)));
+    }
+
+    private readonly struct LtOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x < s ? T.One : T.Zero;
+        public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.LessThan(x, new Vector<T>(s)));
+    }
+
+    private readonly struct GeOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x >= s ? T.One : T.Zero;
+        public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.GreaterThanOrEqual(x, new Vector<T>(s)));
+    }
+
+    private readonly struct LeOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x <= s ? T.One : T.Zero;
+        public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.LessThanOrEqual(x, new Vector<T>(s)));
+    }
+
+    /// <summary>alpha * x + beta (two roundings, like the C kernel without contraction).</summary>
+    private readonly struct AffineOp<T>(T scale, T shift) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => scale * x + shift;
+        public Vector<T> Invoke(Vector<T> x) => new Vector<T>(scale) * x + new Vector<T>(shift);
+    }
+
+    private readonly struct LeakyReluOp<T>(T slope) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x > T.Zero ? x : slope * x;
+        public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), x, new Vector<T>(slope) * x);
+    }
+
+    private readonly struct CubeOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => x * x * x;
+        public Vector<T> Invoke(Vector<T> x) => x * x * x;
+    }
+
+    private readonly struct InverseSquareOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public T Invoke(T x) => T.One / (x * x);
+        public Vector<T> Invoke(Vector<T> x) => Vector<T>.One / (x * x);
+    }
+
+    // ---- scalar transcendental operators, evaluated in double -------------------------------------------------
+
+    /// <summary>A double-precision scalar function f(x; alpha, beta).</summary>
+    private interface IDoubleFunction
+    {
+        static abstract double Invoke(double x, double alpha, double beta);
+    }
+
+    /// <summary>Adapts an <see cref="IDoubleFunction"/> to T: widen, evaluate in double, round once.</summary>
+    private readonly struct ViaDouble<T, TFn>(double alpha, double beta) : IUnaryOperator<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TFn : struct, IDoubleFunction
+    {
+        public static bool Vectorizable => false;
+        public T Invoke(T x) => T.CreateTruncating(TFn.Invoke(double.CreateTruncating(x), alpha, beta));
+        public Vector<T> Invoke(Vector<T> x) => throw new NotSupportedException();
+    }
+
+    private struct TanhFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => Math.Tanh(x); }
+    private struct Log1pFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Log1p(x); }
+    private struct Expm1Fn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Expm1(x); }
+    private struct ErfFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Erf(x); }
+    private struct SoftplusFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Softplus(x, a, b); }
+    private struct SiluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Silu(x); }
+    private struct GeluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Gelu(x); }
+    private struct GeluTanhFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.GeluTanh(x); }
+    private struct EluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Elu(x, a); }
+    private struct LogSigmoidFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.LogSigmoid(x); }
+    private struct PowFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => Math.Pow(x, a); }
+}

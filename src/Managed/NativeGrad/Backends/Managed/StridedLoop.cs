@@ -1,0 +1,154 @@
+namespace NativeGrad.Backends;
+
+/// <summary>
+/// A row kernel driven by <see cref="StridedLoop.ForEachRow{TRow}"/>: handles `length` elements of the
+/// innermost (collapsed) dimension for up to three operands, each given by its element offset and inner stride.
+/// </summary>
+internal interface IStridedRow
+{
+    void Row(long off0, long off1, long off2, long length, long s0, long s1, long s2);
+}
+
+/// <summary>
+/// N-d strided iteration: dimensions of size 1 are dropped and adjacent dimensions that are contiguous with each
+/// other in every operand are merged, then an odometer walks the outer dimensions and hands whole inner rows to a
+/// row kernel (so the vectorised loops see the longest possible rows). Large iterations are split over threads by
+/// outer row; each output element is still produced by exactly one row call.
+/// </summary>
+internal static unsafe class StridedLoop
+{
+    /// <summary>dst = src element-wise through strides (T is moved as raw bits: float, double or long).</summary>
+    public static void Copy<T>(ReadOnlySpan<long> shape, T* src, ReadOnlySpan<long> srcStrides, T* dst, ReadOnlySpan<long> dstStrides)
+        where T : unmanaged
+    {
+        ForEachRow(new CopyRow<T>(src, dst), shape, srcStrides, dstStrides, dstStrides, 1 << 18);
+    }
+
+    private readonly struct CopyRow<T>(T* src, T* dst) : IStridedRow where T : unmanaged
+    {
+        public void Row(long off0, long off1, long off2, long length, long s0, long s1, long s2)
+        {
+            T* s = src + off0;
+            T* d = dst + off1;
+            if (s0 == 1 && s1 == 1)
+            {
+                long bytes = length * sizeof(T);
+                Buffer.MemoryCopy(s, d, bytes, bytes);
+            }
+            else if (s0 == 0)
+            {
+                T v = *s;
+                if (s1 == 1) new Span<T>(d, checked((int)length)).Fill(v);
+                else for (long i = 0; i < length; i++) d[i * s1] = v;
+            }
+            else
+            {
+                for (long i = 0; i < length; i++) d[i * s1] = s[i * s0];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="row"/> once per inner row of the broadcast iteration space <paramref name="shape"/>;
+    /// operand k is addressed through <paramref name="strides0"/> / 1 / 2 (pass the same span twice for fewer
+    /// operands). Work of at least <paramref name="parallelThreshold"/> elements is split across threads.
+    /// </summary>
+    public static void ForEachRow<TRow>(TRow row, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides0,
+                                        ReadOnlySpan<long> strides1, ReadOnlySpan<long> strides2, long parallelThreshold)
+        where TRow : struct, IStridedRow
+    {
+        int ndim = shape.Length;
+        if (strides0.Length < ndim || strides1.Length < ndim || strides2.Length < ndim)
+            throw new ArgumentException("A stride array is shorter than the shape.");
+        Span<long> dims = stackalloc long[Math.Max(ndim, 1)];
+        Span<long> st0 = stackalloc long[Math.Max(ndim, 1)];
+        Span<long> st1 = stackalloc long[Math.Max(ndim, 1)];
+        Span<long> st2 = stackalloc long[Math.Max(ndim, 1)];
+        int nd = 0;
+        for (int d = 0; d < ndim; d++)
+        {
+            long size = shape[d];
+            if (size < 0) throw new ArgumentException("Negative dimension.", nameof(shape));
+            if (size == 0) return;
+            if (size == 1) continue;
+            if (nd > 0 && st0[nd - 1] == strides0[d] * size && st1[nd - 1] == strides1[d] * size && st2[nd - 1] == strides2[d] * size)
+            {
+                dims[nd - 1] *= size;
+                st0[nd - 1] = strides0[d];
+                st1[nd - 1] = strides1[d];
+                st2[nd - 1] = strides2[d];
+                continue;
+            }
+            dims[nd] = size;
+            st0[nd] = strides0[d];
+            st1[nd] = strides1[d];
+            st2[nd] = strides2[d];
+            nd++;
+        }
+        if (nd == 0)
+        {
+            row.Row(0, 0, 0, 1, 1, 1, 1);
+            return;
+        }
+
+        long inner = dims[nd - 1];
+        long outerCount = 1;
+        for (int d = 0; d < nd - 1; d++) outerCount *= dims[d];
+        if (outerCount == 1)
+        {
+            row.Row(0, 0, 0, inner, st0[nd - 1], st1[nd - 1], st2[nd - 1]);
+            return;
+        }
+
+        if (outerCount * inner < parallelThreshold || Environment.ProcessorCount == 1)
+        {
+            Rows(row, dims[..nd], st0[..nd], st1[..nd], st2[..nd], 0, outerCount);
+            return;
+        }
+
+        long[] d0 = dims[..nd].ToArray(), a0 = st0[..nd].ToArray(), a1 = st1[..nd].ToArray(), a2 = st2[..nd].ToArray();
+        long rowsPerChunk = Math.Max(1, (parallelThreshold / 4 + inner - 1) / inner);
+        long chunks = (outerCount + rowsPerChunk - 1) / rowsPerChunk;
+        Parallel.For(0, chunks, ch =>
+        {
+            long start = ch * rowsPerChunk;
+            Rows(row, d0, a0, a1, a2, start, Math.Min(outerCount, start + rowsPerChunk));
+        });
+    }
+
+    /// <summary>Runs outer rows [start, end) of the collapsed iteration space.</summary>
+    private static void Rows<TRow>(TRow row, ReadOnlySpan<long> dims, ReadOnlySpan<long> st0, ReadOnlySpan<long> st1,
+                                   ReadOnlySpan<long> st2, long start, long end)
+        where TRow : struct, IStridedRow
+    {
+        int outerDims = dims.Length - 1;
+        long inner = dims[outerDims];
+        Span<long> index = stackalloc long[outerDims];
+        long off0 = 0, off1 = 0, off2 = 0;
+        long rem = start;
+        for (int d = outerDims - 1; d >= 0; d--)
+        {
+            index[d] = rem % dims[d];
+            rem /= dims[d];
+            off0 += index[d] * st0[d];
+            off1 += index[d] * st1[d];
+            off2 += index[d] * st2[d];
+        }
+        long i0 = st0[outerDims], i1 = st1[outerDims], i2 = st2[outerDims];
+        for (long r = start; r < end; r++)
+        {
+            row.Row(off0, off1, off2, inner, i0, i1, i2);
+            for (int d = outerDims - 1; d >= 0; d--)
+            {
+                off0 += st0[d];
+                off1 += st1[d];
+                off2 += st2[d];
+                if (++index[d] < dims[d]) break;
+                off0 -= dims[d] * st0[d];
+                off1 -= dims[d] * st1[d];
+                off2 -= dims[d] * st2[d];
+                index[d] = 0;
+            }
+        }
+    }
+}
