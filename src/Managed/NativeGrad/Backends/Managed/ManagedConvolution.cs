@@ -87,7 +87,7 @@ internal static unsafe class ManagedConvolution
         });
     }
 
-    /// <summary>Max pooling without padding; idx holds the flat h*W + w of the first maximum (the first NaN wins).</summary>
+    /// <summary>Max pooling without padding; idx holds the flat h*W + w of the first maximum; a NaN takes over whenever met (so the last NaN wins, as in PyTorch).</summary>
     public static void MaxPool2d<T>(long n, long c, long h, long w, long kh, long kw, long sh, long sw, T* x, T* y, long* idx)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -105,25 +105,20 @@ internal static unsafe class ManagedConvolution
                 {
                     long h0 = oh * sh, w0 = ow * sw;
                     long best = h0 * w + w0;
-                    T bestValue = src[best];
-                    if (!T.IsNaN(bestValue))
+                    T bestValue = T.NegativeInfinity;
+                    for (long i = h0; i < h0 + kh; i++)
                     {
-                        for (long i = h0; i < h0 + kh; i++)
+                        T* row = src + i * w;
+                        for (long j = w0; j < w0 + kw; j++)
                         {
-                            T* row = src + i * w;
-                            for (long j = w0; j < w0 + kw; j++)
+                            T v = row[j];
+                            if (v > bestValue || T.IsNaN(v)) // as PyTorch's CPU kernel (and the C core): a NaN always takes over
                             {
-                                T v = row[j];
-                                if (v > bestValue || T.IsNaN(v))
-                                {
-                                    bestValue = v;
-                                    best = i * w + j;
-                                    if (T.IsNaN(v)) goto done;
-                                }
+                                bestValue = v;
+                                best = i * w + j;
                             }
                         }
                     }
-                done:
                     dst[oh * g.OW + ow] = bestValue;
                     ix[oh * g.OW + ow] = best;
                 }

@@ -24,8 +24,9 @@ internal static unsafe class ManagedGemm
         if (m < 0 || n < 0 || k < 0 || batch < 0) throw new ArgumentException("Negative GEMM size.");
         if (m == 0 || n == 0 || batch == 0) return;
         if (ldc < n) throw new ArgumentException("ldc < N.", nameof(ldc));
-        if (k == 0)
+        if (k == 0 || alpha == T.Zero)
         {
+            // BLAS convention (shared with the C core): A and B are not read, so NaNs there do not propagate.
             ScaleC(m, n, beta, c, ldc, strideC, batch);
             return;
         }
@@ -102,7 +103,7 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    /// <summary>K == 0: op(A) op(B) is the zero matrix, so C = beta * C (C = 0 without reading it when beta == 0).</summary>
+    /// <summary>K == 0 or alpha == 0: C = beta * C (C = 0 without reading it when beta == 0).</summary>
     private static void ScaleC<T>(long m, long n, T beta, T* c, long ldc, long strideC, long batch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

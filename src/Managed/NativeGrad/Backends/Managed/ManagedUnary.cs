@@ -91,8 +91,8 @@ internal static unsafe class ManagedUnary
     private readonly struct ReluOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
-        public T Invoke(T x) => x > T.Zero || T.IsNaN(x) ? x : T.Zero; // relu(NaN) = NaN
-        public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.BitwiseOr(Vector.GreaterThan(x, Vector<T>.Zero), ElementwiseLoops.IsNaN(x)), x, Vector<T>.Zero);
+        public T Invoke(T x) => x < T.Zero ? T.Zero : x; // relu(NaN) = NaN
+        public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), Vector<T>.Zero, x);
     }
 
     private readonly struct SignOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -63,12 +63,13 @@ internal static class ScalarMath
     /// <summary>x * Phi(x) with Phi the standard normal CDF, via erfc so that the left tail keeps its precision.</summary>
     public static double Gelu(double x) => 0.5 * x * Erfc(-x * 0.70710678118654752440);
 
-    /// <summary>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).</summary>
+    /// <summary>0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), evaluated as x * sigmoid(2u) (the same
+    /// function without the cancellation of 1 + tanh(u) for negative x).</summary>
     public static double GeluTanh(double x)
     {
         const double Sqrt2OverPi = 0.79788456080286535588;
-        double inner = Sqrt2OverPi * (x + 0.044715 * x * x * x);
-        return 0.5 * x * (1.0 + Math.Tanh(inner));
+        double u = Sqrt2OverPi * (x + 0.044715 * x * x * x);
+        return x * Sigmoid(2.0 * u);
     }
 
     /// <summary>x > 0 ? x : alpha * expm1(x).</summary>

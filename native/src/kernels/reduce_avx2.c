@@ -1,0 +1,7 @@
+/* reduce_avx2.c - placeholder (no avx2 overrides yet) */
+#include "ng_internal.h"
+#if NG_X86
+void ng_reduce_init_avx2(ng_kernel_table *t) { (void)t; }
+#else
+typedef int ng_reduce_avx2_unused;
+#endif

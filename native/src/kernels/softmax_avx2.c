@@ -1,0 +1,7 @@
+/* softmax_avx2.c - placeholder (no avx2 overrides yet) */
+#include "ng_internal.h"
+#if NG_X86
+void ng_softmax_init_avx2(ng_kernel_table *t) { (void)t; }
+#else
+typedef int ng_softmax_avx2_unused;
+#endif

@@ -1,0 +1,7 @@
+/* unary_avx512.c - placeholder (no avx512 overrides yet) */
+#include "ng_internal.h"
+#if NG_X86
+void ng_unary_init_avx512(ng_kernel_table *t) { (void)t; }
+#else
+typedef int ng_unary_avx512_unused;
+#endif

@@ -1,0 +1,324 @@
+/*
+ * ng_threadpool.c - persistent thread pool (pthreads on POSIX, Win32 primitives on Windows) and
+ * per-thread scratch buffers.
+ */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "ng_threadpool.h"
+#include "ng_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+typedef SRWLOCK ng_mutex_t;
+typedef CONDITION_VARIABLE ng_cond_t;
+typedef HANDLE ng_thread_t;
+#define ng_mutex_init(m) InitializeSRWLock(m)
+#define ng_mutex_lock(m) AcquireSRWLockExclusive(m)
+#define ng_mutex_unlock(m) ReleaseSRWLockExclusive(m)
+#define ng_cond_init(c) InitializeConditionVariable(c)
+#define ng_cond_wait(c, m) SleepConditionVariableSRW((c), (m), INFINITE, 0)
+#define ng_cond_broadcast(c) WakeAllConditionVariable(c)
+static void ng_yield(void) { SwitchToThread(); }
+static int ng_ncpus(void) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return (int)si.dwNumberOfProcessors;
+}
+#else
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+typedef pthread_mutex_t ng_mutex_t;
+typedef pthread_cond_t ng_cond_t;
+typedef pthread_t ng_thread_t;
+#define ng_mutex_init(m) pthread_mutex_init((m), NULL)
+#define ng_mutex_lock(m) pthread_mutex_lock(m)
+#define ng_mutex_unlock(m) pthread_mutex_unlock(m)
+#define ng_cond_init(c) pthread_cond_init((c), NULL)
+#define ng_cond_wait(c, m) pthread_cond_wait((c), (m))
+#define ng_cond_broadcast(c) pthread_cond_broadcast(c)
+static void ng_yield(void) { sched_yield(); }
+static int ng_ncpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+#endif
+
+#if NG_X86 && defined(__GNUC__)
+#define ng_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define ng_cpu_relax() __asm__ __volatile__("yield")
+#else
+#define ng_cpu_relax() ((void)0)
+#endif
+
+#define NG_MAX_THREADS 256
+#define NG_SPIN_WORKER 20000 /* pause iterations before a worker parks */
+#define NG_SPIN_MAIN 4000    /* pause iterations between yields while the caller waits */
+
+/* ------------------------------------------------------------------------------------------------ once */
+void ng_once(int *state, void (*init)(void)) {
+    _Atomic int *s = (_Atomic int *)state;
+    if (atomic_load_explicit(s, memory_order_acquire) == 2) return;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(s, &expected, 1)) {
+        init();
+        atomic_store_explicit(s, 2, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(s, memory_order_acquire) != 2) ng_yield();
+}
+
+/* ------------------------------------------------------------------------------------------ scratch */
+typedef struct ng_scratch_set {
+    void *raw[NG_SCRATCH_SLOTS];
+    void *aligned[NG_SCRATCH_SLOTS];
+    size_t cap[NG_SCRATCH_SLOTS];
+} ng_scratch_set;
+
+static _Thread_local ng_scratch_set *tls_scratch;
+
+static void scratch_free(void *p) {
+    ng_scratch_set *s = (ng_scratch_set *)p;
+    if (!s) return;
+    for (int i = 0; i < NG_SCRATCH_SLOTS; i++) free(s->raw[i]);
+    free(s);
+}
+
+#if !defined(_WIN32)
+static pthread_key_t scratch_key;
+static int scratch_key_state;
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+#endif
+
+void *ng_scratch(int slot, size_t bytes) {
+    ng_scratch_set *s = tls_scratch;
+    if (NG_UNLIKELY(!s)) {
+        s = (ng_scratch_set *)calloc(1, sizeof *s);
+        if (!s) return NULL;
+        tls_scratch = s;
+#if !defined(_WIN32)
+        ng_once(&scratch_key_state, scratch_key_init);
+        pthread_setspecific(scratch_key, s); /* frees the buffers when the thread exits */
+#endif
+    }
+    if (bytes == 0) bytes = 1;
+    if (s->cap[slot] < bytes) {
+        size_t want = bytes + bytes / 4;
+        if (want < bytes) want = bytes;
+        free(s->raw[slot]);
+        s->raw[slot] = s->aligned[slot] = NULL;
+        s->cap[slot] = 0;
+        if (want > SIZE_MAX - 128) return NULL;
+        void *raw = malloc(want + 64);
+        if (!raw) return NULL;
+        s->raw[slot] = raw;
+        s->aligned[slot] = (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+        s->cap[slot] = want;
+    }
+    return s->aligned[slot];
+}
+
+/* --------------------------------------------------------------------------------------------- pool */
+typedef struct ng_pool {
+    _Atomic int busy;            /* a parallel region is running (or the pool is being resized) */
+    int nthreads;                /* total including the caller */
+    int nworkers;
+    ng_thread_t threads[NG_MAX_THREADS];
+    ng_mutex_t mu;
+    ng_cond_t cv;
+    int sleeping;                /* guarded by mu */
+    _Atomic uint64_t gen;        /* bumped once per job (and on shutdown) */
+    _Atomic int shutdown;
+    /* current job: written before gen is bumped (release), read after (acquire) */
+    ng_task_fn fn;
+    void *ctx;
+    int64_t n, chunk;
+    _Atomic int64_t next;
+    _Atomic int pending;         /* workers that have not yet finished the current job */
+} ng_pool;
+
+static ng_pool P;
+static int pool_state;
+
+static void run_chunks(void) {
+    const int64_t n = P.n, chunk = P.chunk;
+    ng_task_fn fn = P.fn;
+    void *ctx = P.ctx;
+    for (;;) {
+        int64_t b = atomic_fetch_add_explicit(&P.next, chunk, memory_order_relaxed);
+        if (b >= n) break;
+        int64_t e = n - b < chunk ? n : b + chunk;
+        fn(ctx, b, e);
+    }
+}
+
+static void worker_loop(uint64_t seen) {
+    for (;;) {
+        uint64_t g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) {
+            if (++spins < NG_SPIN_WORKER) {
+                ng_cpu_relax();
+                continue;
+            }
+            ng_mutex_lock(&P.mu);
+            P.sleeping++;
+            while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) ng_cond_wait(&P.cv, &P.mu);
+            P.sleeping--;
+            ng_mutex_unlock(&P.mu);
+            break;
+        }
+        seen = g;
+        if (atomic_load_explicit(&P.shutdown, memory_order_acquire)) break;
+        run_chunks();
+        atomic_fetch_sub_explicit(&P.pending, 1, memory_order_release);
+    }
+    scratch_free(tls_scratch);
+    tls_scratch = NULL;
+#if !defined(_WIN32)
+    if (scratch_key_state == 2) pthread_setspecific(scratch_key, NULL);
+#endif
+}
+
+#if defined(_WIN32)
+static DWORD WINAPI worker_main(LPVOID arg) {
+    worker_loop((uint64_t)(uintptr_t)arg);
+    return 0;
+}
+static int thread_start(ng_thread_t *t, uint64_t gen) {
+    *t = CreateThread(NULL, 0, worker_main, (LPVOID)(uintptr_t)gen, 0, NULL);
+    return *t ? 0 : -1;
+}
+static void thread_join(ng_thread_t t) {
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+#else
+static void *worker_main(void *arg) {
+    worker_loop((uint64_t)(uintptr_t)arg);
+    return NULL;
+}
+static int thread_start(ng_thread_t *t, uint64_t gen) {
+    return pthread_create(t, NULL, worker_main, (void *)(uintptr_t)gen) == 0 ? 0 : -1;
+}
+static void thread_join(ng_thread_t t) { pthread_join(t, NULL); }
+#endif
+
+/* Called with busy held. Returns 0 on success. */
+static int pool_start(int n) {
+    if (n < 1) n = 1;
+    if (n > NG_MAX_THREADS) n = NG_MAX_THREADS;
+    atomic_store(&P.shutdown, 0);
+    uint64_t g = atomic_load(&P.gen);
+    int ok = 0;
+    for (int i = 0; i < n - 1; i++) {
+        if (thread_start(&P.threads[ok], g) != 0) break;
+        ok++;
+    }
+    P.nworkers = ok;
+    P.nthreads = ok + 1;
+    return ok == n - 1 ? 0 : -1;
+}
+
+static void pool_stop(void) {
+    if (P.nworkers == 0) return;
+    atomic_store(&P.shutdown, 1);
+    atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
+    ng_mutex_lock(&P.mu);
+    ng_cond_broadcast(&P.cv);
+    ng_mutex_unlock(&P.mu);
+    for (int i = 0; i < P.nworkers; i++) thread_join(P.threads[i]);
+    P.nworkers = 0;
+    P.nthreads = 1;
+    atomic_store(&P.shutdown, 0);
+}
+
+static void pool_init(void) {
+    ng_mutex_init(&P.mu);
+    ng_cond_init(&P.cv);
+    int n = ng_ncpus();
+    const char *env = getenv("NG_NUM_THREADS");
+    if (env && *env) {
+        int v = atoi(env);
+        if (v >= 1) n = v;
+    }
+    pool_start(n);
+}
+
+static void acquire_busy(void) {
+    int spins = 0;
+    for (;;) {
+        int expected = 0;
+        if (atomic_compare_exchange_weak(&P.busy, &expected, 1)) return;
+        if (++spins > 100) ng_yield();
+        else ng_cpu_relax();
+    }
+}
+
+int ng_pool_threads(void) {
+    ng_once(&pool_state, pool_init);
+    return P.nthreads;
+}
+
+int ng_pool_set_threads(int n) {
+    ng_once(&pool_state, pool_init);
+    acquire_busy();
+    int rc = 0;
+    if (n != P.nthreads) {
+        pool_stop();
+        rc = pool_start(n);
+    }
+    atomic_store_explicit(&P.busy, 0, memory_order_release);
+    return rc;
+}
+
+void ng_parallel_for(int64_t n, int64_t grain, ng_task_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (n <= grain) {
+        fn(ctx, 0, n);
+        return;
+    }
+    ng_once(&pool_state, pool_init);
+    if (P.nworkers == 0 || atomic_load_explicit(&P.busy, memory_order_relaxed) ||
+        atomic_exchange_explicit(&P.busy, 1, memory_order_acquire)) {
+        fn(ctx, 0, n); /* pool busy (concurrent or nested call) or single-threaded: run inline */
+        return;
+    }
+    if (P.nworkers == 0) { /* resized to 1 between the check and the acquire */
+        atomic_store_explicit(&P.busy, 0, memory_order_release);
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t target = (int64_t)P.nthreads * 4;
+    int64_t chunk = (n + target - 1) / target;
+    if (chunk < grain) chunk = grain;
+    if ((grain & 63) == 0) chunk = (chunk + 63) & ~(int64_t)63; /* keep SIMD-friendly chunk boundaries */
+    P.fn = fn;
+    P.ctx = ctx;
+    P.n = n;
+    P.chunk = chunk;
+    atomic_store_explicit(&P.next, 0, memory_order_relaxed);
+    atomic_store_explicit(&P.pending, P.nworkers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
+    ng_mutex_lock(&P.mu);
+    if (P.sleeping) ng_cond_broadcast(&P.cv);
+    ng_mutex_unlock(&P.mu);
+    run_chunks();
+    int spins = 0;
+    while (atomic_load_explicit(&P.pending, memory_order_acquire) != 0) {
+        if (++spins > NG_SPIN_MAIN) {
+            ng_yield();
+            spins = 0;
+        } else {
+            ng_cpu_relax();
+        }
+    }
+    atomic_store_explicit(&P.busy, 0, memory_order_release);
+}

@@ -1,0 +1,109 @@
+namespace NativeGrad.Autograd;
+
+/// <summary>An edge of the backward graph: the node that receives a gradient and which of its forward outputs it is for.</summary>
+/// <param name="Node">The receiving node (null: the input does not require grad).</param>
+/// <param name="InputNr">Which forward output of <paramref name="Node"/> this gradient belongs to.</param>
+public readonly record struct GradientEdge(BackwardNode? Node, int InputNr);
+
+/// <summary>
+/// A node of the backward graph, PyTorch's <c>torch.autograd.graph.Node</c>: the <c>grad_fn</c> of a tensor.
+/// Its <see cref="Name"/> is PyTorch's (<c>AddBackward0</c>, <c>MmBackward0</c>, <c>AccumulateGrad</c>, …).
+/// </summary>
+public abstract class BackwardNode
+{
+    private static long _nextSequence;
+    private List<Func<Tensor?[], Tensor?[]?>>? _hooks;
+    private List<Func<Tensor?[], Tensor?[]?>>? _preHooks;
+
+    internal GradientEdge[] Next;
+
+    /// <summary>Creates a node with edges to the nodes that produced its forward inputs.</summary>
+    protected BackwardNode(string name, GradientEdge[] next)
+    {
+        Name = name;
+        Next = next;
+        SequenceNr = Interlocked.Increment(ref _nextSequence);
+    }
+
+    /// <summary>PyTorch's name for this node, e.g. <c>MulBackward0</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Creation order; later nodes run first when several are ready (as in PyTorch).</summary>
+    public long SequenceNr { get; }
+
+    /// <summary>The nodes that receive this node's gradients, one per forward input (PyTorch's <c>next_functions</c>).</summary>
+    public IReadOnlyList<GradientEdge> NextFunctions => Next;
+
+    /// <summary>How many forward outputs (and so incoming gradients) this node has.</summary>
+    internal virtual int NumOutputs => 1;
+
+    /// <summary>Computes the gradients for the forward inputs from the gradients of the forward outputs.</summary>
+    internal abstract Tensor?[] Apply(Tensor?[] gradOutputs);
+
+    /// <summary>Frees what the node saved for backward (after a backward without retainGraph).</summary>
+    internal virtual void ReleaseSavedTensors() { }
+
+    /// <summary>
+    /// Registers a hook called after the node computed its input gradients: <c>hook(gradInputs)</c>; a non-null
+    /// return replaces them. Returns a handle that removes the hook.
+    /// </summary>
+    public RemovableHandle RegisterHook(Func<Tensor?[], Tensor?[]?> hook)
+    {
+        (_hooks ??= []).Add(hook);
+        return new RemovableHandle(() => _hooks.Remove(hook));
+    }
+
+    /// <summary>Registers a hook called with the node's incoming gradients before it runs; a non-null return replaces them.</summary>
+    public RemovableHandle RegisterPrehook(Func<Tensor?[], Tensor?[]?> hook)
+    {
+        (_preHooks ??= []).Add(hook);
+        return new RemovableHandle(() => _preHooks.Remove(hook));
+    }
+
+    /// <summary>Hooks registered on the tensors this node produced (by output number), run on their gradients.</summary>
+    private List<(int OutputNr, Func<Tensor, Tensor?> Hook)>? _tensorHooks;
+
+    internal RemovableHandle AddTensorHook(int outputNr, Func<Tensor, Tensor?> hook)
+    {
+        var entry = (outputNr, hook);
+        (_tensorHooks ??= []).Add(entry);
+        return new RemovableHandle(() => _tensorHooks.Remove(entry));
+    }
+
+    internal Tensor?[] RunTensorHooks(Tensor?[] grads)
+    {
+        if (_tensorHooks is null) return grads;
+        foreach (var (outputNr, hook) in _tensorHooks.ToArray())
+        {
+            if (grads[outputNr] is { } g) grads[outputNr] = hook(g) ?? g;
+        }
+        return grads;
+    }
+
+    internal Tensor?[] Run(Tensor?[] gradOutputs)
+    {
+        if (_preHooks is not null)
+            foreach (var hook in _preHooks.ToArray()) gradOutputs = hook(gradOutputs) ?? gradOutputs;
+        var gradInputs = Apply(gradOutputs);
+        if (_hooks is not null)
+            foreach (var hook in _hooks.ToArray()) gradInputs = hook(gradInputs) ?? gradInputs;
+        return gradInputs;
+    }
+
+    /// <summary>The node's name, as PyTorch prints it.</summary>
+    public override string ToString() => $"<{Name}>";
+}
+
+/// <summary>Removes a registered hook when disposed or when <see cref="Remove"/> is called.</summary>
+public sealed class RemovableHandle : IDisposable
+{
+    private Action? _remove;
+
+    internal RemovableHandle(Action remove) => _remove = remove;
+
+    /// <summary>Removes the hook; calling it again does nothing.</summary>
+    public void Remove() => Interlocked.Exchange(ref _remove, null)?.Invoke();
+
+    /// <inheritdoc cref="Remove"/>
+    public void Dispose() => Remove();
+}

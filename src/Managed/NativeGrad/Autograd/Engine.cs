@@ -1,0 +1,148 @@
+namespace NativeGrad.Autograd;
+
+/// <summary>
+/// Executes the backward graph: discovers the nodes reachable from the roots, orders them topologically
+/// (iteratively: a chain of 100,000 ops needs no deep stack), runs each node once with the sum of its
+/// incoming gradients, and either accumulates into leaves' <see cref="Tensor.Grad"/> or captures the
+/// gradients of requested inputs.
+/// </summary>
+internal static class Engine
+{
+    /// <param name="roots">The tensors to differentiate.</param>
+    /// <param name="rootGrads">Their incoming gradients (same shapes).</param>
+    /// <param name="retainGraph">Keep saved tensors for another backward.</param>
+    /// <param name="createGraph">Record the backward computation itself (for higher-order gradients).</param>
+    /// <param name="inputs">Null: accumulate into every reachable leaf. Otherwise the tensors whose gradients matter.</param>
+    /// <param name="accumulate">True for Tensor.Backward (writes .Grad); false for Autograd.Grad (returns gradients).</param>
+    /// <returns>For <c>accumulate: false</c>, one gradient per input (null where none flowed).</returns>
+    public static Tensor?[]? Run(Tensor[] roots, Tensor[] rootGrads, bool retainGraph, bool createGraph, Tensor[]? inputs, bool accumulate)
+    {
+        var rootEdges = new GradientEdge[roots.Length];
+        for (int i = 0; i < roots.Length; i++)
+        {
+            if (!roots[i].RequiresGrad)
+                throw new InvalidOperationException($"element {i} of tensors does not require grad and does not have a grad_fn");
+            rootEdges[i] = roots[i].GradientEdge();
+        }
+
+        Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures = null;
+        if (inputs is not null)
+        {
+            captures = new Dictionary<BackwardNode, List<(int, int)>>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                if (!inputs[i].RequiresGrad)
+                    throw new InvalidOperationException($"One of the differentiated Tensors (index {i}) does not require grad");
+                var edge = inputs[i].GradientEdge();
+                if (!captures.TryGetValue(edge.Node!, out var list)) captures[edge.Node!] = list = [];
+                list.Add((edge.InputNr, i));
+            }
+        }
+
+        var order = TopologicalOrder(rootEdges);
+        HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(order, captures);
+
+        var buffers = new Dictionary<BackwardNode, Tensor?[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < rootEdges.Length; i++)
+            AddGrad(buffers, rootEdges[i], rootGrads[i]);
+
+        var results = accumulate ? null : new Tensor?[inputs!.Length];
+        using var mode = createGraph ? GradMode.EnableGrad() : GradMode.NoGrad();
+        foreach (var node in order)
+        {
+            if (!buffers.Remove(node, out var grads)) continue; // nothing flowed into it
+            grads = node.RunTensorHooks(grads);
+
+            if (captures is not null && captures.TryGetValue(node, out var wanted))
+            {
+                foreach (var (inputNr, index) in wanted)
+                {
+                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph); }
+                    else results![index] = grads[inputNr];
+                }
+            }
+            else if (node is AccumulateGrad leaf && accumulate && captures is null)
+            {
+                if (grads[0] is { } g) leaf.Accumulate(g, createGraph);
+            }
+
+            if (node is AccumulateGrad) continue;
+            if (needed is not null && !needed.Contains(node)) continue;
+
+            var inputGrads = node.Run(grads);
+            if (!retainGraph) node.ReleaseSavedTensors();
+            var next = node.Next;
+            for (int i = 0; i < next.Length; i++)
+            {
+                if (next[i].Node is null || i >= inputGrads.Length || inputGrads[i] is null) continue;
+                AddGrad(buffers, next[i], inputGrads[i]!);
+            }
+        }
+        return results;
+    }
+
+    private static void AddGrad(Dictionary<BackwardNode, Tensor?[]> buffers, GradientEdge edge, Tensor grad)
+    {
+        var node = edge.Node!;
+        if (!buffers.TryGetValue(node, out var slots)) buffers[node] = slots = new Tensor?[node.NumOutputs];
+        slots[edge.InputNr] = slots[edge.InputNr] is { } existing ? existing + grad : grad;
+    }
+
+    /// <summary>Kahn's algorithm over the graph reachable from the roots, latest-created node first among the ready ones.</summary>
+    private static List<BackwardNode> TopologicalOrder(GradientEdge[] rootEdges)
+    {
+        var dependencies = new Dictionary<BackwardNode, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<BackwardNode>();
+        foreach (var edge in rootEdges)
+        {
+            if (edge.Node is { } root && dependencies.TryAdd(root, 0)) stack.Push(root);
+        }
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var edge in node.Next)
+            {
+                if (edge.Node is not { } next) continue;
+                if (dependencies.TryGetValue(next, out int count)) dependencies[next] = count + 1;
+                else { dependencies[next] = 1; stack.Push(next); }
+            }
+        }
+
+        var order = new List<BackwardNode>(dependencies.Count);
+        var ready = new PriorityQueue<BackwardNode, long>();
+        foreach (var (node, count) in dependencies)
+            if (count == 0) ready.Enqueue(node, -node.SequenceNr);
+        while (ready.TryDequeue(out var node, out _))
+        {
+            order.Add(node);
+            foreach (var edge in node.Next)
+            {
+                if (edge.Node is not { } next) continue;
+                if (--CollectionsMarshalRef(dependencies, next) == 0) ready.Enqueue(next, -next.SequenceNr);
+            }
+        }
+        return order;
+    }
+
+    private static ref int CollectionsMarshalRef(Dictionary<BackwardNode, int> map, BackwardNode key)
+        => ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(map, key);
+
+    /// <summary>The nodes that must run for a gradient to reach one of the captured nodes.</summary>
+    private static HashSet<BackwardNode> NodesLeadingTo(List<BackwardNode> order, Dictionary<BackwardNode, List<(int, int)>> captures)
+    {
+        var leads = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var node = order[i];
+            foreach (var edge in node.Next)
+            {
+                if (edge.Node is { } next && (captures.ContainsKey(next) || leads.Contains(next)))
+                {
+                    leads.Add(node);
+                    break;
+                }
+            }
+        }
+        return leads;
+    }
+}

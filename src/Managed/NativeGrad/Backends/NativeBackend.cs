@@ -1,0 +1,157 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace NativeGrad.Backends;
+
+/// <summary>The default backend: the C core (libnativegrad) with AVX2/AVX-512 kernels and a persistent thread pool.</summary>
+internal sealed unsafe class NativeBackend : IBackend
+{
+    private const int ExpectedAbiVersion = 1;
+
+    private NativeBackend() { }
+
+    public string Name => "native";
+
+    public string KernelPath => Utf8(NativeMethods.KernelPath());
+
+    /// <summary>Loads libnativegrad; null (with the reason) when it cannot be loaded here.</summary>
+    public static NativeBackend? TryLoad(out string? failure)
+    {
+        try
+        {
+            NativeLibraryResolver.Register();
+            int version = NativeMethods.Version();
+            if (version != ExpectedAbiVersion)
+            {
+                failure = $"libnativegrad has ABI version {version}, this assembly needs {ExpectedAbiVersion}";
+                return null;
+            }
+            failure = null;
+            return new NativeBackend();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            failure = e.Message;
+            return null;
+        }
+    }
+
+    internal static string Utf8(byte* text) => Marshal.PtrToStringUTF8((nint)text) ?? "";
+
+    internal static string Utf8Error() => Utf8(NativeMethods.LastError());
+
+    private static void Check(int status, string function)
+    {
+        if (status == 0) return;
+        string message = Utf8(NativeMethods.LastError());
+        throw status switch
+        {
+            1 => new ArgumentException($"{function}: {message}"),
+            3 => new OutOfMemoryException($"{function}: {message}"),
+            4 => new IndexOutOfRangeException($"{function}: {message}"),
+            _ => new NotSupportedException($"{function}: {message}"),
+        };
+    }
+
+    public void Unary(DType dtype, UnaryOp op, long n, void* x, void* y, double alpha, double beta)
+        => Check(NativeMethods.Unary((int)dtype, (int)op, n, x, y, alpha, beta), "ng_unary");
+
+    public void Binary(DType dtype, BinaryOp op, ReadOnlySpan<long> shape, void* a, ReadOnlySpan<long> aStrides, void* b, ReadOnlySpan<long> bStrides, void* output)
+    {
+        fixed (long* s = shape, sa = aStrides, sb = bStrides)
+            Check(NativeMethods.Binary((int)dtype, (int)op, shape.Length, s, a, sa, b, sb, output), "ng_binary");
+    }
+
+    public void CopyStrided(DType dtype, ReadOnlySpan<long> shape, void* src, ReadOnlySpan<long> srcStrides, void* dst, ReadOnlySpan<long> dstStrides)
+    {
+        fixed (long* s = shape, ss = srcStrides, ds = dstStrides)
+            Check(NativeMethods.CopyStrided(NativeDType(dtype), shape.Length, s, src, ss, dst, ds), "ng_copy_strided");
+    }
+
+    public void Fill(DType dtype, long n, void* dst, double value)
+    {
+        if (dtype == DType.Int64) { new Span<long>(dst, checked((int)n)).Fill((long)value); return; }
+        Check(NativeMethods.Fill((int)dtype, n, dst, value), "ng_fill");
+    }
+
+    public void Reduce(DType dtype, ReduceOp op, long outer, long n, long inner, void* x, void* y)
+        => Check(NativeMethods.Reduce((int)dtype, (int)op, outer, n, inner, x, y), "ng_reduce");
+
+    public void Softmax(DType dtype, bool log, long rows, long cols, void* x, void* y)
+        => Check(NativeMethods.Softmax((int)dtype, log ? 1 : 0, rows, cols, x, y), "ng_softmax");
+
+    public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
+                     void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
+        => Check(NativeMethods.Gemm((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
+                                    beta, c, ldc, strideC, batch), "ng_gemm");
+
+    public void IndexSelect(DType dtype, long outer, long dim, long inner, void* x, long* idx, long nidx, void* y)
+        => Check(NativeMethods.IndexSelect(NativeDType(dtype), outer, dim, inner, x, idx, nidx, y), "ng_index_select");
+
+    public void IndexAdd(DType dtype, long outer, long dim, long inner, void* x, long* idx, long nidx, void* y)
+        => Check(NativeMethods.IndexAdd((int)dtype, outer, dim, inner, x, idx, nidx, y), "ng_index_add");
+
+    public void Gather(DType dtype, long outer, long dim, long inner, void* x, long* idx, void* y)
+        => Check(NativeMethods.Gather((int)dtype, outer, dim, inner, x, idx, y), "ng_gather");
+
+    public void ScatterAdd(DType dtype, long outer, long dim, long inner, void* x, long* idx, void* y)
+        => Check(NativeMethods.ScatterAdd((int)dtype, outer, dim, inner, x, idx, y), "ng_scatter_add");
+
+    public void Im2Col(DType dtype, long n, long c, long h, long w, long kh, long kw, long sh, long sw, long ph, long pw, void* x, void* cols)
+        => Check(NativeMethods.Im2Col((int)dtype, n, c, h, w, kh, kw, sh, sw, ph, pw, x, cols), "ng_im2col");
+
+    public void Col2Im(DType dtype, long n, long c, long h, long w, long kh, long kw, long sh, long sw, long ph, long pw, void* cols, void* x)
+        => Check(NativeMethods.Col2Im((int)dtype, n, c, h, w, kh, kw, sh, sw, ph, pw, cols, x), "ng_col2im");
+
+    public void MaxPool2d(DType dtype, long n, long c, long h, long w, long kh, long kw, long sh, long sw, void* x, void* y, long* idx)
+        => Check(NativeMethods.MaxPool2d((int)dtype, n, c, h, w, kh, kw, sh, sw, x, y, idx), "ng_maxpool2d");
+
+    /// <summary>Int64 data moves as float64-sized words: copies and selections are bit-exact either way.</summary>
+    private static int NativeDType(DType dtype) => dtype == DType.Int64 ? (int)DType.Float64 : (int)dtype;
+}
+
+/// <summary>Finds libnativegrad next to the assembly, in the app folder or in a NuGet runtimes/{rid}/native folder.</summary>
+internal static class NativeLibraryResolver
+{
+    private static int _registered;
+
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1) return;
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraryResolver).Assembly, Resolve);
+    }
+
+    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != NativeMethods.Library) return 0;
+        string file = OperatingSystem.IsWindows() ? "nativegrad.dll" : OperatingSystem.IsMacOS() ? "libnativegrad.dylib" : "libnativegrad.so";
+        var candidates = new List<string>();
+        string? overridePath = Environment.GetEnvironmentVariable("NATIVEGRAD_NATIVE_PATH");
+        if (!string.IsNullOrEmpty(overridePath)) candidates.Add(Directory.Exists(overridePath) ? Path.Combine(overridePath, file) : overridePath);
+        foreach (string? dir in new[] { Path.GetDirectoryName(assembly.Location), AppContext.BaseDirectory })
+        {
+            if (string.IsNullOrEmpty(dir)) continue;
+            candidates.Add(Path.Combine(dir, file));
+            candidates.Add(Path.Combine(dir, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", file));
+            candidates.Add(Path.Combine(dir, "runtimes", PortableRid(), "native", file));
+        }
+        foreach (string path in candidates)
+        {
+            if (File.Exists(path) && NativeLibrary.TryLoad(path, out nint handle)) return handle;
+        }
+        return NativeLibrary.TryLoad(name, assembly, searchPath, out nint fallback) ? fallback : 0;
+    }
+
+    private static string PortableRid()
+    {
+        string os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+        string arch = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x64",
+            Architecture.Arm64 => "arm64",
+            Architecture.X86 => "x86",
+            _ => RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
+        };
+        return $"{os}-{arch}";
+    }
+}

@@ -1,0 +1,108 @@
+using NativeGrad.Autograd;
+using NativeGrad.Ops;
+
+namespace NativeGrad.NN;
+
+/// <summary>How a loss reduces its per-element values (PyTorch's <c>reduction</c>).</summary>
+public enum Reduction
+{
+    /// <summary>The per-element losses, unreduced.</summary>
+    None,
+    /// <summary>Their mean (the default).</summary>
+    Mean,
+    /// <summary>Their sum.</summary>
+    Sum,
+}
+
+/// <summary>PyTorch's <c>torch.nn.functional</c>: activations and losses.</summary>
+public static partial class Functional
+{
+    /// <summary>Parses PyTorch's reduction names: "mean", "sum", "none".</summary>
+    public static Reduction ParseReduction(string reduction) => reduction switch
+    {
+        "mean" => Reduction.Mean,
+        "sum" => Reduction.Sum,
+        "none" => Reduction.None,
+        _ => throw new ArgumentException($"{reduction} is not a valid value for reduction (use \"mean\", \"sum\" or \"none\")"),
+    };
+
+    private static Tensor Reduce(Tensor perElement, Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => perElement.Mean(),
+        Reduction.Sum => perElement.Sum(),
+        _ => perElement,
+    };
+
+    /// <summary>The gradient of a reduced loss broadcast back to the per-element shape.</summary>
+    private static Tensor ExpandReduced(Tensor g, long[] shape, Reduction reduction)
+    {
+        if (reduction == Reduction.None) return g;
+        var expanded = g.Expand(shape);
+        return reduction == Reduction.Mean ? expanded / Math.Max(Shapes.NumElements(shape), 1) : expanded;
+    }
+
+    private static void CheckSameShape(Tensor input, Tensor target, string op)
+    {
+        if (!Shapes.SameShape(input.Shape, target.Shape))
+            throw new ArgumentException($"{op}: Target size ({Shapes.Format(target.Shape)}) must be the same as input size ({Shapes.Format(input.Shape)})");
+    }
+
+    /// <summary>
+    /// Binary cross entropy on logits, computed stably as max(x, 0) - x y + log(1 + e^-|x|) (no overflow for
+    /// logits of ±1000). <paramref name="posWeight"/> weights the positive term, <paramref name="weight"/> each element.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        input.RequireFloat("binary_cross_entropy_with_logits");
+        target.RequireFloat("binary_cross_entropy_with_logits");
+        CheckSameShape(input, target, "binary_cross_entropy_with_logits");
+        if (weight is not null) Shapes.Broadcast(weight.Shape, input.Shape, "binary_cross_entropy_with_logits (weight)");
+        if (posWeight is not null) Shapes.Broadcast(posWeight.Shape, input.Shape, "binary_cross_entropy_with_logits (pos_weight)");
+
+        Tensor result;
+        using (GradMode.NoGrad())
+        {
+            var softplusNegX = (-input).Softplus(1.0, double.PositiveInfinity); // log(1 + e^-x), stable
+            var loss = posWeight is null
+                ? (1.0 - target) * input + softplusNegX
+                : (1.0 - target) * input + (1.0 + (posWeight - 1.0) * target) * softplusNegX;
+            if (weight is not null) loss = loss * weight;
+            result = Reduce(loss, reduction);
+        }
+        bool record = GradMode.IsEnabled && (input.RequiresGrad || target.RequiresGrad || (weight?.RequiresGrad ?? false) || (posWeight?.RequiresGrad ?? false));
+        if (!record) return result;
+
+        var shape = input.ShapeArray;
+        return Graph.Record("BinaryCrossEntropyWithLogitsBackward0", result, [input, target, weight, posWeight],
+            [input, target, weight ?? input, posWeight ?? input], (c, g) =>
+            {
+                var x = c.Saved(0);
+                var y = c.Saved(1);
+                var w = weight is null ? null : c.Saved(2);
+                var p = posWeight is null ? null : c.Saved(3);
+                var gl = ExpandReduced(g, shape, reduction);
+                if (w is not null) gl = gl * w;
+                Tensor? gx = null, gy = null, gw = null, gp = null;
+                if (c.NeedsInputGrad(0))
+                    gx = p is null ? gl * (x.Sigmoid() - y) : gl * ((1.0 + (p - 1.0) * y) * x.Sigmoid() - p * y);
+                if (c.NeedsInputGrad(1))
+                    gy = p is null ? gl * -x : gl * (-x + (p - 1.0) * (-x).Softplus(1.0, double.PositiveInfinity));
+                if (c.NeedsInputGrad(2) || c.NeedsInputGrad(3))
+                {
+                    var gRaw = ExpandReduced(g, shape, reduction);
+                    var softplusNegX = (-x).Softplus(1.0, double.PositiveInfinity);
+                    if (c.NeedsInputGrad(2))
+                        gw = gRaw * (p is null ? (1.0 - y) * x + softplusNegX : (1.0 - y) * x + (1.0 + (p - 1.0) * y) * softplusNegX);
+                    if (c.NeedsInputGrad(3))
+                        gp = (w is null ? gRaw : gRaw * w) * y * softplusNegX;
+                }
+                return [gx, gy, gw, gp];
+            });
+    }
+
+    /// <summary>The string-reduction overload, as PyTorch spells it ("mean", "sum", "none").</summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, string reduction, Tensor? weight = null, Tensor? posWeight = null)
+        => BinaryCrossEntropyWithLogits(input, target, weight, posWeight, ParseReduction(reduction));
+}

@@ -1,0 +1,45 @@
+using NativeGrad.Autograd;
+
+namespace NativeGrad.Ops;
+
+/// <summary>Records op results in the backward graph. Ops call <see cref="IsRecording(Tensor)"/> first so that the no-grad path builds nothing.</summary>
+internal static class Graph
+{
+    public static bool IsRecording(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+
+    public static bool IsRecording(Tensor a, Tensor? b) => GradMode.IsEnabled && (a.RequiresGrad || (b is not null && b.RequiresGrad));
+
+    public static bool IsRecording(Tensor a, Tensor? b, Tensor? c) => GradMode.IsEnabled && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+
+    public static bool IsRecording(ReadOnlySpan<Tensor> inputs)
+    {
+        if (!GradMode.IsEnabled) return false;
+        foreach (var t in inputs) if (t.RequiresGrad) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="result"/> the output of a node named <paramref name="name"/> whose backward is
+    /// <paramref name="backward"/>; <paramref name="saved"/> may include the result itself.
+    /// </summary>
+    public static Tensor Record(string name, Tensor result, Tensor?[] inputs, Tensor?[] saved, BackwardFormula backward)
+    {
+        var edges = new GradientEdge[inputs.Length];
+        var needs = new bool[inputs.Length];
+        var shapes = new long[]?[inputs.Length];
+        var dtypes = new DType[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is not { } input) continue;
+            edges[i] = input.GradientEdge();
+            needs[i] = edges[i].Node is not null;
+            shapes[i] = input.ShapeArray;
+            dtypes[i] = input.DType;
+        }
+        var savedTensors = new SavedTensor[saved.Length];
+        var node = new FunctionNode(name, edges, savedTensors, needs, shapes, dtypes, backward);
+        result.SetGradFn(node);
+        for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name);
+        return result;
+    }
+}

@@ -1,0 +1,264 @@
+using NativeGrad.Backends;
+
+namespace NativeGrad.Ops;
+
+/// <summary>
+/// Tensor-level calls into the current backend, below the graph: they allocate outputs, make operands contiguous
+/// where a kernel needs it and never record anything. The ops (in this folder) validate, call these, and record.
+/// </summary>
+internal static unsafe class Kernels
+{
+    private static IBackend Backend => Runtime.Current;
+
+    public static Tensor Contiguous(Tensor t) => t.IsContiguous ? t : ContiguousCopy(t);
+
+    public static Tensor ContiguousCopy(Tensor t)
+    {
+        var result = Tensor.Empty(t.ShapeArray, t.DType);
+        if (result.NumElements > 0)
+            Backend.CopyStrided(t.DType, t.ShapeArray, t.DataPointer, t.StridesArray, result.DataPointer, result.StridesArray);
+        return result;
+    }
+
+    /// <summary>Copies <paramref name="src"/> (broadcast to dst's shape) into <paramref name="dst"/> through dst's strides.</summary>
+    public static void CopyInto(Tensor src, Tensor dst)
+    {
+        if (dst.NumElements == 0) return;
+        if (src.DType != dst.DType) src = Cast(src, dst.DType);
+        var srcStrides = Shapes.BroadcastStrides(src.ShapeArray, src.StridesArray, dst.ShapeArray);
+        Backend.CopyStrided(dst.DType, dst.ShapeArray, src.DataPointer, srcStrides, dst.DataPointer, dst.StridesArray);
+    }
+
+    public static Tensor Full(long[] shape, DType dtype, double value)
+    {
+        var result = Tensor.Empty(shape, dtype);
+        long n = result.NumElements;
+        if (n > 0) Backend.Fill(dtype, n, result.DataPointer, value);
+        return result;
+    }
+
+    public static void FillInPlace(Tensor t, double value)
+    {
+        if (t.IsContiguous) { if (t.NumElements > 0) Backend.Fill(t.DType, t.NumElements, t.DataPointer, value); }
+        else CopyInto(Full([], t.DType, value), t);
+    }
+
+    public static Tensor Unary(Tensor x, UnaryOp op, double alpha = 0, double beta = 0)
+    {
+        x = Contiguous(x);
+        var result = Tensor.Empty(x.ShapeArray, x.DType);
+        long n = x.NumElements;
+        if (n > 0) Backend.Unary(x.DType, op, n, x.DataPointer, result.DataPointer, alpha, beta);
+        return result;
+    }
+
+    public static Tensor Binary(Tensor a, Tensor b, BinaryOp op, string opName)
+    {
+        if (a.DType != b.DType)
+        {
+            var common = DTypeExtensions.Promote(a.DType, b.DType);
+            if (a.DType != common) a = Cast(a, common);
+            if (b.DType != common) b = Cast(b, common);
+        }
+        var shape = Shapes.SameShape(a.ShapeArray, b.ShapeArray) ? a.ShapeArray : Shapes.Broadcast(a.ShapeArray, b.ShapeArray, opName);
+        var result = Tensor.Empty(shape, a.DType);
+        if (result.NumElements == 0) return result;
+        var aStrides = Shapes.BroadcastStrides(a.ShapeArray, a.StridesArray, shape);
+        var bStrides = Shapes.BroadcastStrides(b.ShapeArray, b.StridesArray, shape);
+        Backend.Binary(a.DType, op, shape, a.DataPointer, aStrides, b.DataPointer, bStrides, result.DataPointer);
+        return result;
+    }
+
+    public static Tensor BinaryScalar(Tensor a, double scalar, BinaryOp op, bool scalarFirst = false)
+    {
+        var s = Full([], a.DType, scalar);
+        var result = scalarFirst ? Binary(s, a, op, op.ToString()) : Binary(a, s, op, op.ToString());
+        s.Dispose();
+        return result;
+    }
+
+    /// <summary>Reduces over the given dims (sorted, distinct, wrapped). The result has the kept dims (and 1s if keepdim).</summary>
+    public static Tensor Reduce(Tensor x, ReduceOp op, int[] dims, bool keepDim)
+    {
+        int rank = x.Dim;
+        var isReduced = new bool[rank];
+        foreach (int d in dims) isReduced[d] = true;
+        var outShape = new List<long>(rank);
+        for (int i = 0; i < rank; i++)
+        {
+            if (!isReduced[i]) outShape.Add(x.ShapeArray[i]);
+            else if (keepDim) outShape.Add(1);
+        }
+        var result = Tensor.Empty(outShape.ToArray(), x.DType);
+
+        long outer = 1, n = 1, inner = 1;
+        Tensor source;
+        bool block = dims.Length > 0 && dims[^1] - dims[0] == dims.Length - 1;
+        if (block && x.IsContiguous)
+        {
+            for (int i = 0; i < dims[0]; i++) outer *= x.ShapeArray[i];
+            foreach (int d in dims) n *= x.ShapeArray[d];
+            for (int i = dims[^1] + 1; i < rank; i++) inner *= x.ShapeArray[i];
+            source = x;
+        }
+        else
+        {
+            var perm = new int[rank];
+            int k = 0;
+            for (int i = 0; i < rank; i++) if (!isReduced[i]) { perm[k++] = i; outer *= x.ShapeArray[i]; }
+            foreach (int d in dims) { perm[k++] = d; n *= x.ShapeArray[d]; }
+            source = ContiguousCopy(Views.PermuteView(x, perm));
+        }
+        if (result.NumElements > 0)
+            Backend.Reduce(x.DType, op, outer, n, inner, source.DataPointer, result.DataPointer);
+        if (!ReferenceEquals(source, x)) source.Dispose();
+        return result;
+    }
+
+    public static Tensor Softmax(Tensor x, bool log)
+    {
+        x = Contiguous(x);
+        var result = Tensor.Empty(x.ShapeArray, x.DType);
+        long cols = x.Dim == 0 ? 1 : x.ShapeArray[^1];
+        long rows = cols == 0 ? 0 : x.NumElements / cols;
+        if (result.NumElements > 0) Backend.Softmax(x.DType, log, rows, cols, x.DataPointer, result.DataPointer);
+        return result;
+    }
+
+    /// <summary>
+    /// Batched C[b] = op(A[b]) op(B[b]) for 3-D operands [batch, rows, cols] (batch may be 1 for broadcast).
+    /// Transposed operands are passed by their strides, without copying.
+    /// </summary>
+    public static Tensor Bmm(Tensor a, Tensor b, long batch)
+    {
+        // a: [ba, m, k], b: [bb, k, n], with ba, bb in {1, batch}.
+        long m = a.ShapeArray[1], k = a.ShapeArray[2], n = b.ShapeArray[2];
+        var result = Full([batch, m, n], a.DType, 0);
+        if (batch == 0 || m == 0 || n == 0) return result;
+        if (k == 0) return result;
+        var (pa, transA, lda, strideA) = GemmOperand(ref a);
+        var (pb, transB, ldb, strideB) = GemmOperand(ref b);
+        Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, (void*)pa, lda, a.ShapeArray[0] == 1 ? 0 : strideA,
+                     (void*)pb, ldb, b.ShapeArray[0] == 1 ? 0 : strideB, 0.0, result.DataPointer, n, m * n, batch);
+        return result;
+    }
+
+    /// <summary>Describes a [batch, rows, cols] operand as (pointer, transposed, leading dimension, batch stride), copying only if neither layout fits.</summary>
+    private static (nint Pointer, bool Trans, long Ld, long BatchStride) GemmOperand(ref Tensor t)
+    {
+        long rows = t.ShapeArray[1], cols = t.ShapeArray[2];
+        long sb = t.StridesArray[0], sr = t.StridesArray[1], sc = t.StridesArray[2];
+        if ((sc == 1 || cols == 1) && sr >= Math.Max(cols, 1)) return ((nint)t.DataPointer, false, rows == 1 ? Math.Max(cols, 1) : sr, sb);
+        if ((sr == 1 || rows == 1) && sc >= Math.Max(rows, 1)) return ((nint)t.DataPointer, true, cols == 1 ? Math.Max(rows, 1) : sc, sb);
+        t = ContiguousCopy(t);
+        return ((nint)t.DataPointer, false, cols, rows * cols);
+    }
+
+    public static Tensor Cast(Tensor x, DType dtype)
+    {
+        if (x.DType == dtype) return x;
+        x = Contiguous(x);
+        var result = Tensor.Empty(x.ShapeArray, dtype);
+        long n = x.NumElements;
+        void* src = x.DataPointer, dst = result.DataPointer;
+        for (long i = 0; i < n; i++)
+        {
+            double v = x.DType switch { DType.Float32 => ((float*)src)[i], DType.Float64 => ((double*)src)[i], _ => ((long*)src)[i] };
+            switch (dtype)
+            {
+                case DType.Float32: ((float*)dst)[i] = (float)v; break;
+                case DType.Float64: ((double*)dst)[i] = v; break;
+                default: ((long*)dst)[i] = (long)v; break;
+            }
+        }
+        return result;
+    }
+
+    public static Tensor IndexSelect(Tensor x, int dim, Tensor index)
+    {
+        x = Contiguous(x);
+        index = Contiguous(index);
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= x.ShapeArray[i];
+        for (int i = dim + 1; i < x.Dim; i++) inner *= x.ShapeArray[i];
+        long nidx = index.NumElements;
+        var shape = (long[])x.ShapeArray.Clone();
+        if (shape.Length > 0) shape[dim] = nidx;
+        var result = Tensor.Empty(shape, x.DType);
+        if (result.NumElements > 0)
+            Backend.IndexSelect(x.DType, outer, x.Dim == 0 ? 1 : x.ShapeArray[dim], inner, x.DataPointer, (long*)index.DataPointer, nidx, result.DataPointer);
+        return result;
+    }
+
+    /// <summary>zeros(shape) with result[..., index[j], ...] += src[..., j, ...] along <paramref name="dim"/>.</summary>
+    public static Tensor IndexAdd(Tensor src, int dim, Tensor index, long[] shape)
+    {
+        src = Contiguous(src);
+        index = Contiguous(index);
+        var result = Full(shape, src.DType, 0);
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= shape[i];
+        for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
+        if (src.NumElements > 0)
+            Backend.IndexAdd(src.DType, outer, shape.Length == 0 ? 1 : shape[dim], inner, src.DataPointer, (long*)index.DataPointer, index.NumElements, result.DataPointer);
+        return result;
+    }
+
+    /// <summary>result[o, i] = x[o, idx[o, i], i] for x viewed as [outer, dim, inner].</summary>
+    public static Tensor Gather(Tensor x, int dim, Tensor index)
+    {
+        x = Contiguous(x);
+        index = Contiguous(index);
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= x.ShapeArray[i];
+        for (int i = dim + 1; i < x.Dim; i++) inner *= x.ShapeArray[i];
+        var result = Tensor.Empty(index.ShapeArray, x.DType);
+        if (result.NumElements > 0)
+            Backend.Gather(x.DType, outer, x.ShapeArray[dim], inner, x.DataPointer, (long*)index.DataPointer, result.DataPointer);
+        return result;
+    }
+
+    /// <summary>zeros(shape) with result[o, idx[o, i], i] += src[o, i].</summary>
+    public static Tensor ScatterAdd(Tensor src, int dim, Tensor index, long[] shape)
+    {
+        src = Contiguous(src);
+        index = Contiguous(index);
+        var result = Full(shape, src.DType, 0);
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= shape[i];
+        for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
+        if (src.NumElements > 0)
+            Backend.ScatterAdd(src.DType, outer, shape[dim], inner, src.DataPointer, (long*)index.DataPointer, result.DataPointer);
+        return result;
+    }
+
+    public static Tensor Im2Col(Tensor x, long kh, long kw, long sh, long sw, long ph, long pw, long oh, long ow)
+    {
+        x = Contiguous(x);
+        long n = x.ShapeArray[0], c = x.ShapeArray[1];
+        var cols = Tensor.Empty([n, c * kh * kw, oh * ow], x.DType);
+        if (cols.NumElements > 0)
+            Backend.Im2Col(x.DType, n, c, x.ShapeArray[2], x.ShapeArray[3], kh, kw, sh, sw, ph, pw, x.DataPointer, cols.DataPointer);
+        return cols;
+    }
+
+    public static Tensor Col2Im(Tensor cols, long[] imageShape, long kh, long kw, long sh, long sw, long ph, long pw)
+    {
+        cols = Contiguous(cols);
+        var x = Full(imageShape, cols.DType, 0);
+        if (cols.NumElements > 0)
+            Backend.Col2Im(cols.DType, imageShape[0], imageShape[1], imageShape[2], imageShape[3], kh, kw, sh, sw, ph, pw, cols.DataPointer, x.DataPointer);
+        return x;
+    }
+
+    public static (Tensor Values, Tensor Indices) MaxPool2d(Tensor x, long kh, long kw, long sh, long sw, long oh, long ow)
+    {
+        x = Contiguous(x);
+        long n = x.ShapeArray[0], c = x.ShapeArray[1];
+        var y = Tensor.Empty([n, c, oh, ow], x.DType);
+        var idx = Tensor.Empty([n, c, oh, ow], DType.Int64);
+        if (y.NumElements > 0)
+            Backend.MaxPool2d(x.DType, n, c, x.ShapeArray[2], x.ShapeArray[3], kh, kw, sh, sw, x.DataPointer, y.DataPointer, (long*)idx.DataPointer);
+        return (y, idx);
+    }
+}

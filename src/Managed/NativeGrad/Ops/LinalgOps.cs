@@ -1,0 +1,133 @@
+using NativeGrad.Autograd;
+using NativeGrad.Ops;
+
+namespace NativeGrad;
+
+// Matrix products. Every form reduces to the batched GEMM kernel, which reads transposed operands through their
+// strides (no copies for the A^T G and G B^T of the backward pass).
+public sealed partial class Tensor
+{
+    private static void CheckMatmulOperands(Tensor a, Tensor b, string op)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        a.RequireFloat(op);
+        b.RequireFloat(op);
+    }
+
+    private static ArgumentException CannotMultiply(Tensor a, Tensor b, string op) =>
+        new($"{op}: shapes {Shapes.Format(a.Shape)} and {Shapes.Format(b.Shape)} cannot be multiplied");
+
+    /// <summary>
+    /// Matrix product with PyTorch's <c>matmul</c> semantics: dot (1-D·1-D), matrix-vector, vector-matrix,
+    /// matrix-matrix, and batched products with broadcast batch dims.
+    /// </summary>
+    public Tensor MatMul(Tensor other)
+    {
+        CheckMatmulOperands(this, other, "matmul");
+        int da = Dim, db = other.Dim;
+        if (da == 0 || db == 0) throw new ArgumentException($"matmul: both arguments need at least 1 dimension, got shapes {Shapes.Format(Shape)} and {Shapes.Format(other.Shape)}");
+        if (da == 1 && db == 1) return Dot(other);
+        if (da == 2 && db == 1) return Mv(other);
+        if (da == 1 && db == 2)
+        {
+            if (ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
+            return Unsqueeze(0).Mm(other).Squeeze(0);
+        }
+        if (da == 2 && db == 2) return Mm(other);
+
+        // Batched: a 1-D operand becomes a matrix and its added dim is removed from the result.
+        if (db == 1)
+        {
+            if (ShapeArray[^1] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
+            return MatMul(other.Unsqueeze(1)).Squeeze(-1);
+        }
+        if (da == 1)
+        {
+            if (ShapeArray[0] != other.ShapeArray[^2]) throw CannotMultiply(this, other, "matmul");
+            return Unsqueeze(0).MatMul(other).Squeeze(-2);
+        }
+        long n = ShapeArray[^2], k = ShapeArray[^1], k2 = other.ShapeArray[^2], m = other.ShapeArray[^1];
+        if (k != k2) throw CannotMultiply(this, other, "matmul");
+        if (db == 2)
+        {
+            // [..., n, k] @ [k, m]: fold the batch into the rows of one GEMM.
+            var folded = Reshape(-1, k).Mm(other);
+            var shape = (long[])ShapeArray.Clone();
+            shape[^1] = m;
+            return folded.Reshape(shape);
+        }
+        long[] batchA = ShapeArray[..^2], batchB = other.ShapeArray[..^2];
+        long[] batch;
+        try { batch = Shapes.Broadcast(batchA, batchB, "matmul"); }
+        catch (ArgumentException) { throw CannotMultiply(this, other, "matmul"); }
+        long batchCount = Shapes.NumElements(batch);
+        var a3 = Expand([.. batch, n, k]).Reshape(batchCount, n, k);
+        var b3 = other.Expand([.. batch, k, m]).Reshape(batchCount, k, m);
+        return a3.Bmm(b3).Reshape([.. batch, n, m]);
+    }
+
+    /// <summary>The product of two matrices [n, k] x [k, m].</summary>
+    public Tensor Mm(Tensor other)
+    {
+        CheckMatmulOperands(this, other, "mm");
+        if (Dim != 2 || other.Dim != 2 || ShapeArray[1] != other.ShapeArray[0]) throw CannotMultiply(this, other, "mm");
+        var result = MatrixProduct(this, other);
+        if (!Graph.IsRecording(this, other)) return result;
+        return Graph.Record("MmBackward0", result, [this, other], [this, other], (c, g) =>
+            [c.NeedsInputGrad(0) ? g.Mm(c.Saved(1).T) : null, c.NeedsInputGrad(1) ? c.Saved(0).T.Mm(g) : null]);
+    }
+
+    /// <summary>Matrix-vector product [n, k] x [k].</summary>
+    public Tensor Mv(Tensor vector)
+    {
+        CheckMatmulOperands(this, vector, "mv");
+        if (Dim != 2 || vector.Dim != 1 || ShapeArray[1] != vector.ShapeArray[0]) throw CannotMultiply(this, vector, "mv");
+        var result = Views.View(MatrixProduct(this, Views.View(vector, [vector.ShapeArray[0], 1], [vector.StridesArray[0], 1], vector.Offset)), [ShapeArray[0]], [1], 0);
+        if (!Graph.IsRecording(this, vector)) return result;
+        return Graph.Record("MvBackward0", result, [this, vector], [this, vector], (c, g) =>
+            [c.NeedsInputGrad(0) ? g.Unsqueeze(1) * c.Saved(1).Unsqueeze(0) : null, c.NeedsInputGrad(1) ? c.Saved(0).T.Mv(g) : null]);
+    }
+
+    /// <summary>The inner product of two vectors.</summary>
+    public Tensor Dot(Tensor other)
+    {
+        CheckMatmulOperands(this, other, "dot");
+        if (Dim != 1 || other.Dim != 1 || ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "dot");
+        long k = ShapeArray[0];
+        var row = Views.View(this, [1, k], [0, StridesArray[0]], Offset);
+        var column = Views.View(other, [k, 1], [other.StridesArray[0], 1], other.Offset);
+        var result = Views.View(MatrixProduct(row, column), [], [], 0);
+        if (!Graph.IsRecording(this, other)) return result;
+        return Graph.Record("DotBackward0", result, [this, other], [this, other], (c, g) =>
+            [c.NeedsInputGrad(0) ? g * c.Saved(1) : null, c.NeedsInputGrad(1) ? g * c.Saved(0) : null]);
+    }
+
+    /// <summary>Batched matrix product [b, n, k] x [b, k, m].</summary>
+    public Tensor Bmm(Tensor other)
+    {
+        CheckMatmulOperands(this, other, "bmm");
+        if (Dim != 3 || other.Dim != 3 || ShapeArray[0] != other.ShapeArray[0] || ShapeArray[2] != other.ShapeArray[1])
+            throw CannotMultiply(this, other, "bmm");
+        var (a, b) = PromotePair(this, other);
+        var result = Kernels.Bmm(a, b, ShapeArray[0]);
+        if (!Graph.IsRecording(this, other)) return result;
+        return Graph.Record("BmmBackward0", result, [this, other], [this, other], (c, g) =>
+            [c.NeedsInputGrad(0) ? g.Bmm(c.Saved(1).Transpose(1, 2)) : null, c.NeedsInputGrad(1) ? c.Saved(0).Transpose(1, 2).Bmm(g) : null]);
+    }
+
+    private static Tensor MatrixProduct(Tensor a, Tensor b)
+    {
+        (a, b) = PromotePair(a, b);
+        var a3 = Views.View(a, [1, a.ShapeArray[0], a.ShapeArray[1]], [0, a.StridesArray[0], a.StridesArray[1]], a.Offset);
+        var b3 = Views.View(b, [1, b.ShapeArray[0], b.ShapeArray[1]], [0, b.StridesArray[0], b.StridesArray[1]], b.Offset);
+        var c3 = Kernels.Bmm(a3, b3, 1);
+        return Views.View(c3, [a.ShapeArray[0], b.ShapeArray[1]], [b.ShapeArray[1], 1], 0);
+    }
+
+    private static (Tensor, Tensor) PromotePair(Tensor a, Tensor b)
+    {
+        if (a.DType == b.DType) return (a, b);
+        var common = DTypeExtensions.Promote(a.DType, b.DType);
+        return (Kernels.Cast(a, common), Kernels.Cast(b, common));
+    }
+}

@@ -1,0 +1,95 @@
+using System.Text;
+
+namespace NativeGrad;
+
+/// <summary>Shape arithmetic shared by the ops: sizes, strides, broadcasting, dim wrapping, formatting.</summary>
+internal static class Shapes
+{
+    public static readonly long[] Scalar = [];
+
+    public static string Format(ReadOnlySpan<long> shape)
+    {
+        var sb = new StringBuilder("[");
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(shape[i]);
+        }
+        return sb.Append(']').ToString();
+    }
+
+    /// <summary>The element count; throws when it overflows a long.</summary>
+    public static long NumElements(ReadOnlySpan<long> shape)
+    {
+        long n = 1;
+        foreach (long d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"Negative dimension {d} in shape {Format(shape)}.");
+            try { n = checked(n * d); }
+            catch (OverflowException) { throw new ArgumentException($"The shape {Format(shape)} has more elements than a long can count."); }
+        }
+        return n;
+    }
+
+    public static long[] ContiguousStrides(ReadOnlySpan<long> shape)
+    {
+        var strides = new long[shape.Length];
+        long s = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            strides[i] = s;
+            s *= Math.Max(shape[i], 1);
+        }
+        return strides;
+    }
+
+    public static bool IsContiguous(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
+    {
+        long expected = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] == 1) continue;
+            if (strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    /// <summary>Wraps a possibly negative dim into [0, rank); PyTorch's message on failure.</summary>
+    public static int WrapDim(long dim, int rank, string op)
+    {
+        int r = Math.Max(rank, 1);
+        if (dim < -r || dim >= r)
+            throw new ArgumentOutOfRangeException(nameof(dim), $"{op}: Dimension out of range (expected to be in range of [{-r}, {r - 1}], but got {dim})");
+        return (int)(dim < 0 ? dim + r : dim);
+    }
+
+    /// <summary>NumPy broadcasting of two shapes; throws naming the op and both shapes.</summary>
+    public static long[] Broadcast(ReadOnlySpan<long> a, ReadOnlySpan<long> b, string op)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var result = new long[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            long da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            long db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1)
+                throw new ArgumentException(
+                    $"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast: the size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {i}");
+            result[i] = da == 1 ? db : da;
+        }
+        return result;
+    }
+
+    /// <summary>Strides that read a tensor of (shape, strides) as if it had the broadcast shape <paramref name="target"/>.</summary>
+    public static long[] BroadcastStrides(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, ReadOnlySpan<long> target)
+    {
+        var result = new long[target.Length];
+        int offset = target.Length - shape.Length;
+        for (int i = 0; i < shape.Length; i++)
+            result[i + offset] = shape[i] == 1 && target[i + offset] != 1 ? 0 : strides[i];
+        return result;
+    }
+
+    public static bool SameShape(ReadOnlySpan<long> a, ReadOnlySpan<long> b) => a.SequenceEqual(b);
+}

@@ -1,0 +1,286 @@
+using System.Runtime.CompilerServices;
+using NativeGrad.Autograd;
+using NativeGrad.Storage;
+
+namespace NativeGrad;
+
+/// <summary>
+/// An n-dimensional array of float32, float64 or int64 values with reverse-mode automatic differentiation,
+/// PyTorch's <c>torch.Tensor</c>. Tensors are strided views of pooled, pinned storage; views (reshape, transpose,
+/// narrow, …) share storage with their base. Dispose a tensor (or use <see cref="Scope"/>) to give its memory
+/// back to the pool at once; a tensor that is never disposed is reclaimed by the GC.
+/// </summary>
+/// <example>
+/// <code>
+/// var x = Tensor.Ones(5);
+/// var w = Tensor.Randn(5, 3).RequiresGrad_();
+/// var loss = (x.MatMul(w)).Sum();
+/// loss.Backward();
+/// Console.WriteLine(w.Grad);
+/// </code>
+/// </example>
+public sealed partial class Tensor : IDisposable
+{
+    internal readonly TensorStorage Storage;
+    internal readonly long[] ShapeArray;
+    internal readonly long[] StridesArray;
+    internal readonly long Offset;
+    private bool _disposed;
+
+    // Autograd state.
+    private bool _requiresGrad;
+    internal BackwardNode? GradFnNode;
+    internal int OutputNr;
+    private AccumulateGrad? _accumulator;
+    private Tensor? _grad;
+    private bool _retainsGrad;
+    private List<Action<Tensor>>? _postAccumulateHooks;
+
+    internal Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype)
+    {
+        Storage = storage;
+        ShapeArray = shape;
+        StridesArray = strides;
+        Offset = offset;
+        DType = dtype;
+        storage.Retain();
+        TensorScope.Track(this);
+    }
+
+    /// <summary>An uninitialised contiguous tensor (internal: every op fills its output).</summary>
+    internal static Tensor Empty(long[] shape, DType dtype)
+    {
+        long n = Shapes.NumElements(shape);
+        long bytes;
+        try { bytes = checked(n * dtype.ElementSize()); }
+        catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
+        return new Tensor(new TensorStorage(bytes), shape, Shapes.ContiguousStrides(shape), 0, dtype);
+    }
+
+    /// <summary>The element type.</summary>
+    public DType DType { get; }
+
+    /// <summary>The size of each dimension (PyTorch's <c>shape</c>).</summary>
+    public ReadOnlySpan<long> Shape => ShapeArray;
+
+    /// <summary>The step, in elements, between neighbours along each dimension.</summary>
+    public ReadOnlySpan<long> Strides => StridesArray;
+
+    /// <summary>The number of dimensions.</summary>
+    public int Dim => ShapeArray.Length;
+
+    /// <summary>The number of elements.</summary>
+    public long NumElements
+    {
+        get
+        {
+            long n = 1;
+            foreach (long d in ShapeArray) n *= d;
+            return n;
+        }
+    }
+
+    /// <summary>The size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
+    public long Size(int dim) => ShapeArray[Shapes.WrapDim(dim, Dim, "size")];
+
+    /// <summary>True when the elements are laid out row-major without gaps.</summary>
+    public bool IsContiguous => Shapes.IsContiguous(ShapeArray, StridesArray);
+
+    /// <summary>True once the tensor was disposed; using it then throws <see cref="ObjectDisposedException"/>.</summary>
+    public bool IsDisposed => _disposed;
+
+    internal int StorageVersion => Storage.Version;
+
+    internal unsafe void* DataPointer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (_disposed) ThrowDisposed();
+            return (byte*)Storage.Pointer + Offset * DType.ElementSize();
+        }
+    }
+
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(Tensor), "This tensor was disposed.");
+
+    internal void ThrowIfDisposed()
+    {
+        if (_disposed) ThrowDisposed();
+    }
+
+    /// <summary>Returns the storage to the pool (once every view and saved copy is gone). Disposing twice is harmless.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Storage.Release();
+    }
+
+    // ---------------- autograd ----------------
+
+    /// <summary>
+    /// Whether gradients are computed for this tensor. Settable on leaves only, as in PyTorch; results of
+    /// ops on tensors that require grad require grad themselves.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad || GradFnNode is not null;
+        set
+        {
+            ThrowIfDisposed();
+            if (GradFnNode is not null)
+                throw new InvalidOperationException(value
+                    ? "you can only change requires_grad flags of leaf variables."
+                    : "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.Detach().");
+            if (value && !DType.IsFloatingPoint())
+                throw new InvalidOperationException($"only Tensors of floating point dtype can require gradients (got {DType.TorchName()})");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>Sets <see cref="RequiresGrad"/> in place and returns this tensor (PyTorch's <c>requires_grad_()</c>).</summary>
+    public Tensor RequiresGrad_(bool requiresGrad = true)
+    {
+        RequiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>True for tensors created by the user (or not requiring grad), false for results of recorded ops.</summary>
+    public bool IsLeaf => GradFnNode is null;
+
+    /// <summary>The node that created this tensor in the backward graph (PyTorch's <c>grad_fn</c>), null for leaves.</summary>
+    public BackwardNode? GradFn => GradFnNode;
+
+    /// <summary>
+    /// The accumulated gradient: set by <see cref="Backward"/> on leaves that require grad (and on non-leaves after
+    /// <see cref="RetainGrad"/>), summed across backward calls until reset with <see cref="ZeroGrad"/> or set to null.
+    /// </summary>
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            if (value is not null && !Shapes.SameShape(value.Shape, Shape))
+                throw new ArgumentException($"assigned grad has data of shape {Shapes.Format(value.Shape)} but the tensor has shape {Shapes.Format(Shape)}");
+            _grad = value;
+        }
+    }
+
+    /// <summary>True when <see cref="RetainGrad"/> was called on this non-leaf.</summary>
+    public bool RetainsGrad => _retainsGrad;
+
+    /// <summary>Makes a non-leaf keep its gradient in <see cref="Grad"/> during backward (no effect on leaves).</summary>
+    public void RetainGrad()
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("can't retain_grad on Tensor that has requires_grad=False");
+        if (IsLeaf || _retainsGrad) return;
+        _retainsGrad = true;
+        var self = new WeakReference<Tensor>(this);
+        GradFnNode!.AddTensorHook(OutputNr, g =>
+        {
+            if (self.TryGetTarget(out var t))
+                t._grad = t._grad is null ? (GradMode.IsEnabled ? g : g.DetachedCopy()) : t._grad + g;
+            return null;
+        });
+    }
+
+    /// <summary>Sets <see cref="Grad"/> to null (PyTorch's default <c>zero_grad(set_to_none=True)</c>).</summary>
+    public void ZeroGrad() => _grad = null;
+
+    /// <summary>
+    /// Registers a hook on this tensor's gradient: called with the gradient during backward; a non-null return
+    /// replaces it. Returns a handle that removes the hook.
+    /// </summary>
+    public RemovableHandle RegisterHook(Func<Tensor, Tensor?> hook)
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("cannot register a hook on a tensor that doesn't require gradient");
+        var edge = GradientEdge();
+        return edge.Node!.AddTensorHook(edge.InputNr, hook);
+    }
+
+    /// <summary>Registers a hook on a leaf called after its gradient was accumulated into <see cref="Grad"/>.</summary>
+    public RemovableHandle RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        if (!IsLeaf || !RequiresGrad) throw new InvalidOperationException("post accumulate grad hooks cannot be registered on non-leaf tensors");
+        (_postAccumulateHooks ??= []).Add(hook);
+        return new RemovableHandle(() => _postAccumulateHooks.Remove(hook));
+    }
+
+    internal IEnumerable<Action<Tensor>> PostAccumulateHooks() => _postAccumulateHooks?.ToArray() ?? [];
+
+    /// <summary>Where this tensor's gradient goes: its grad_fn, or for a leaf that requires grad its AccumulateGrad node.</summary>
+    internal GradientEdge GradientEdge()
+    {
+        if (GradFnNode is not null) return new GradientEdge(GradFnNode, OutputNr);
+        if (!_requiresGrad) return new GradientEdge(null, 0);
+        return new GradientEdge(_accumulator ??= new AccumulateGrad(this), 0);
+    }
+
+    /// <summary>
+    /// Computes the gradient of this tensor with respect to the graph leaves and accumulates it into their
+    /// <see cref="Grad"/>. A scalar needs no <paramref name="gradient"/>; otherwise pass one of this tensor's shape.
+    /// </summary>
+    /// <param name="gradient">The gradient of some scalar with respect to this tensor (default: 1 for a scalar).</param>
+    /// <param name="retainGraph">Keep the graph's saved tensors so another backward can run through it.</param>
+    /// <param name="createGraph">Record the backward pass so the gradients can themselves be differentiated.</param>
+    /// <param name="inputs">Accumulate only into these tensors' gradients.</param>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false, Tensor[]? inputs = null)
+    {
+        ThrowIfDisposed();
+        var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
+        Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
+    }
+
+    /// <summary>A new tensor sharing this one's data, outside the graph (PyTorch's <c>detach()</c>).</summary>
+    public Tensor Detach()
+    {
+        ThrowIfDisposed();
+        return new Tensor(Storage, ShapeArray, StridesArray, Offset, DType);
+    }
+
+    /// <summary>Marks this tensor as a leaf outside the graph, in place (PyTorch's <c>detach_()</c>).</summary>
+    public Tensor Detach_()
+    {
+        GradFnNode = null;
+        _requiresGrad = false;
+        return this;
+    }
+
+    /// <summary>A contiguous copy that does not require grad.</summary>
+    internal Tensor DetachedCopy()
+    {
+        using (GradMode.NoGrad()) return Ops.Kernels.ContiguousCopy(this);
+    }
+
+    /// <summary>An alias holding its own storage reference, for saving in the graph.</summary>
+    internal Tensor AliasForSave()
+    {
+        ThrowIfDisposed();
+        var alias = new Tensor(Storage, ShapeArray, StridesArray, Offset, DType, track: false)
+        {
+            _requiresGrad = _requiresGrad,
+            GradFnNode = GradFnNode,
+            OutputNr = OutputNr,
+            _accumulator = _accumulator ?? (IsLeaf && _requiresGrad ? (_accumulator = new AccumulateGrad(this)) : null),
+        };
+        return alias;
+    }
+
+    private Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype, bool track)
+    {
+        Storage = storage;
+        ShapeArray = shape;
+        StridesArray = strides;
+        Offset = offset;
+        DType = dtype;
+        storage.Retain();
+        if (track) TensorScope.Track(this);
+    }
+
+    /// <summary>Marks this tensor as the output of a recorded op.</summary>
+    internal void SetGradFn(BackwardNode node, int outputNr = 0)
+    {
+        GradFnNode = node;
+        OutputNr = outputNr;
+    }
+}

@@ -1,0 +1,63 @@
+namespace NativeGrad;
+
+/// <summary>
+/// A disposal scope: every tensor created on this thread while the scope is open is disposed with it, giving
+/// its memory back to the pool, except the tensors handed to <see cref="MoveToOuter"/>. Scopes nest.
+/// </summary>
+/// <example>
+/// <code>
+/// Tensor kept;
+/// using (var scope = Tensor.Scope())
+/// {
+///     var t = Tensor.Randn(1000, 1000);
+///     kept = scope.MoveToOuter(t.Sum());
+/// } // t and every temporary are back in the pool; kept lives on
+/// </code>
+/// </example>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] private static TensorScope? _current;
+
+    private readonly TensorScope? _outer;
+    private readonly List<Tensor> _tensors = [];
+    private bool _disposed;
+
+    internal TensorScope()
+    {
+        _outer = _current;
+        _current = this;
+    }
+
+    /// <summary>The number of tensors the scope will dispose.</summary>
+    public int Count => _tensors.Count;
+
+    internal static void Track(Tensor tensor) => _current?._tensors.Add(tensor);
+
+    /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
+    public Tensor MoveToOuter(Tensor tensor)
+    {
+        int index = _tensors.LastIndexOf(tensor);
+        if (index >= 0)
+        {
+            _tensors.RemoveAt(index);
+            _outer?._tensors.Add(tensor);
+        }
+        return tensor;
+    }
+
+    /// <summary>Disposes every tensor created in the scope and not moved out.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_current == this) _current = _outer;
+        foreach (var t in _tensors) t.Dispose();
+        _tensors.Clear();
+    }
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>Opens a <see cref="TensorScope"/> on this thread.</summary>
+    public static TensorScope Scope() => new();
+}
