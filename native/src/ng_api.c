@@ -365,7 +365,7 @@ static ng_status check_conv(const char *fn, int dtype, int64_t N, int64_t C, int
 NG_API ng_status ng_im2col(int dtype, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, const void *x, void *cols) {
     static const char fn[] = "ng_im2col";
-    int64_t OH, OW, nx, nc;
+    int64_t OH = 0, OW = 0, nx = 0, nc = 0;
     RETURN_IF(check_conv(fn, dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, &OH, &OW, &nx, &nc));
     RETURN_IF(check_ptr(fn, "cols", cols, nc));
     RETURN_IF(check_ptr(fn, "x", x, nc > 0 ? nx : 0));
@@ -377,7 +377,7 @@ NG_API ng_status ng_im2col(int dtype, int64_t N, int64_t C, int64_t H, int64_t W
 NG_API ng_status ng_col2im(int dtype, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, const void *cols, void *x) {
     static const char fn[] = "ng_col2im";
-    int64_t OH, OW, nx, nc;
+    int64_t OH = 0, OW = 0, nx = 0, nc = 0;
     RETURN_IF(check_conv(fn, dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, &OH, &OW, &nx, &nc));
     RETURN_IF(check_ptr(fn, "cols", cols, nc));
     RETURN_IF(check_ptr(fn, "x", x, nc > 0 ? nx : 0));
@@ -389,7 +389,7 @@ NG_API ng_status ng_col2im(int dtype, int64_t N, int64_t C, int64_t H, int64_t W
 NG_API ng_status ng_maxpool2d(int dtype, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                               int64_t SH, int64_t SW, const void *x, void *y, int64_t *idx) {
     static const char fn[] = "ng_maxpool2d";
-    int64_t OH, OW, nx, nc, ny;
+    int64_t OH = 0, OW = 0, nx = 0, nc = 0, ny = 0;
     RETURN_IF(check_conv(fn, dtype, N, C, H, W, KH, KW, SH, SW, 0, 0, &OH, &OW, &nx, &nc));
     RETURN_IF(check_prod(fn, "y", &ny, 4, N, C, OH, OW));
     RETURN_IF(check_ptr(fn, "x", x, ny > 0 ? nx : 0));
