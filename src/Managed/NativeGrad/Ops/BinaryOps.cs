@@ -133,7 +133,7 @@ public sealed partial class Tensor
             {
                 // d/de x^e = x^e log x, defined as 0 where x == 0 and e >= 0 (PyTorch's convention).
                 var zeroBase = Kernels.Binary(Kernels.BinaryScalar(x, 0, Backends.BinaryOp.Eq), Kernels.Unary(e, Backends.UnaryOp.GeScalar, 0), Backends.BinaryOp.Mul, "pow");
-                var logX = Kernels.Binary(x, zeroBase, Backends.BinaryOp.Add, "pow").Log();
+                var logX = (x + zeroBase).Log();
                 ge = g * c.Saved(2) * logX * (1.0 - zeroBase);
             }
             return [gx, ge];

@@ -26,14 +26,26 @@ public sealed partial class Tensor
         CheckMatmulOperands(this, other, "matmul");
         int da = Dim, db = other.Dim;
         if (da == 0 || db == 0) throw new ArgumentException($"matmul: both arguments need at least 1 dimension, got shapes {Shapes.Format(Shape)} and {Shapes.Format(other.Shape)}");
-        if (da == 1 && db == 1) return Dot(other);
-        if (da == 2 && db == 1) return Mv(other);
+        if (da == 1 && db == 1)
+        {
+            if (ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
+            return Dot(other);
+        }
+        if (da == 2 && db == 1)
+        {
+            if (ShapeArray[1] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
+            return Mv(other);
+        }
         if (da == 1 && db == 2)
         {
             if (ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
             return Unsqueeze(0).Mm(other).Squeeze(0);
         }
-        if (da == 2 && db == 2) return Mm(other);
+        if (da == 2 && db == 2)
+        {
+            if (ShapeArray[1] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
+            return Mm(other);
+        }
 
         // Batched: a 1-D operand becomes a matrix and its added dim is removed from the result.
         if (db == 1)
