@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(NativeGrad.Benchmarks.Workloads).Assembly).Run(args);
