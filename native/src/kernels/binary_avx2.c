@@ -1,7 +1,12 @@
-/* binary_avx2.c - placeholder (no avx2 overrides yet) */
+/* binary_avx2.c - avx2 instantiation of the vectorised binary row kernels (binary_simd.inc). */
 #include "ng_internal.h"
 #if NG_X86
-void ng_binary_init_avx2(ng_kernel_table *t) { (void)t; }
+#include <immintrin.h>
+#include "simd_begin_avx2.h"
+#include "binary_simd.inc"
+#include "simd_end.h"
+
+void ng_binary_init_avx2(ng_kernel_table *t) { binary_simd_init(t); }
 #else
 typedef int ng_binary_avx2_unused;
 #endif

@@ -1,7 +1,13 @@
-/* unary_avx512.c - placeholder (no avx512 overrides yet) */
+/* unary_avx512.c - avx512 instantiation of the vectorised unary kernels (unary_simd.inc, vmath.inc). */
 #include "ng_internal.h"
 #if NG_X86
-void ng_unary_init_avx512(ng_kernel_table *t) { (void)t; }
+#include <immintrin.h>
+#include "simd_begin_avx512.h"
+#include "vmath.inc"
+#include "unary_simd.inc"
+#include "simd_end.h"
+
+void ng_unary_init_avx512(ng_kernel_table *t) { unary_simd_init(t); }
 #else
 typedef int ng_unary_avx512_unused;
 #endif

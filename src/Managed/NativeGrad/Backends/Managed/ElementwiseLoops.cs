@@ -11,6 +11,8 @@ namespace NativeGrad.Backends;
 internal interface IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     static abstract bool Vectorizable { get; }
+    /// <summary>Compute-bound (worth splitting across threads) rather than memory-bound.</summary>
+    static abstract bool Expensive { get; }
     T Invoke(T x);
     Vector<T> Invoke(Vector<T> x);
 }
@@ -30,6 +32,7 @@ internal static unsafe class ElementwiseLoops
     public const long ParallelGrain = 1 << 15;
 
     /// <summary>y[i] = op(x[i]); y may equal x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unary<T, TOp>(in TOp op, T* x, T* y, long n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IUnaryOperator<T>
@@ -74,6 +77,7 @@ internal static unsafe class ElementwiseLoops
     }
 
     /// <summary>o[i] = op(a[i], b[i]) over contiguous a, b and o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Contiguous<T, TOp>(T* a, T* b, T* o, long n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IBinaryOperator<T>
@@ -95,6 +99,7 @@ internal static unsafe class ElementwiseLoops
     }
 
     /// <summary>o[i] = op(a[i], b) with a contiguous and b a scalar.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScalarRight<T, TOp>(T* a, T b, T* o, long n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IBinaryOperator<T>
@@ -117,6 +122,7 @@ internal static unsafe class ElementwiseLoops
     }
 
     /// <summary>o[i] = op(a, b[i]) with a a scalar and b contiguous.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScalarLeft<T, TOp>(T a, T* b, T* o, long n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IBinaryOperator<T>
@@ -139,6 +145,7 @@ internal static unsafe class ElementwiseLoops
     }
 
     /// <summary>o[i] = op(a[i*sa], b[i*sb]) with o contiguous; dispatches to the vector loops when it can.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row<T, TOp>(T* a, long sa, T* b, long sb, T* o, long n)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IBinaryOperator<T>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace NativeGrad.Backends;
@@ -53,6 +54,7 @@ internal static unsafe class ManagedBinary
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IBinaryOperator<T>
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Row(long off0, long off1, long off2, long length, long s0, long s1, long s2)
             => ElementwiseLoops.Row<T, TOp>(a + off0, s0, b + off1, s1, o + off2, length); // s2 is 1: the output is contiguous
     }

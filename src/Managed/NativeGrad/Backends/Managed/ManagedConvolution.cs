@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -19,7 +20,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
         long planeCols = kh * kw * g.OH * g.OW;
-        For(n * c, planeCols, nc =>
+        For(n * c, planeCols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
         {
             T* src = x + nc * h * w;
             T* dst = cols + nc * planeCols; // rows (c, ki, kj) of image n are contiguous in this layout
@@ -56,7 +57,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
         long planeCols = kh * kw * g.OH * g.OW;
-        For(n * c, planeCols, nc =>
+        For(n * c, planeCols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
         {
             T* dst = x + nc * h * w;
             T* src = cols + nc * planeCols;
@@ -94,7 +95,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, 0, 0);
         if (g.Empty) return;
         long outPlane = g.OH * g.OW;
-        For(n * c, outPlane * kh * kw, nc =>
+        For(n * c, outPlane * kh * kw, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
         {
             T* src = x + nc * h * w;
             T* dst = y + nc * outPlane;

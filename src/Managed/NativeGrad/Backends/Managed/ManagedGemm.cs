@@ -142,6 +142,7 @@ internal static unsafe class ManagedGemm
         }
 
         /// <summary>Packs panels [p0, p1) of op(B): panel jp holds op(B)[p, jp*NR + jj] at (jp*k + p)*NR + jj, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void PackB(T* b, T* packed, long p0, long p1)
         {
             for (long jp = p0; jp < p1; jp++)
@@ -178,6 +179,7 @@ internal static unsafe class ManagedGemm
         }
 
         /// <summary>Computes rows [r0, r1) x panels [p0, p1) of C.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void ComputeBlock(T* a, T* packedB, T* c, long r0, long r1, long p0, long p1)
         {
             long rowsPerChunk = RowChunk;
@@ -213,6 +215,7 @@ internal static unsafe class ManagedGemm
         }
 
         /// <summary>Packs rows [r0, r1) of op(A) into MR-row tiles: tile t holds op(A)[r0 + t*MR + r, p] at (t*k + p)*MR + r.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackA(T* a, T* packed, long r0, long r1, long tiles)
         {
             for (long t = 0; t < tiles; t++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -20,7 +21,7 @@ internal static unsafe class ManagedIndexing
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
         long bytes = inner * sizeof(T);
-        For(outer, nidx * inner, o =>
+        For(outer, nidx * inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
         {
             T* src = x + o * dim * inner;
             T* dst = y + o * nidx * inner;
@@ -36,7 +37,7 @@ internal static unsafe class ManagedIndexing
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
         int len = checked((int)inner);
-        For(outer, nidx * inner, o =>
+        For(outer, nidx * inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
         {
             T* src = x + o * nidx * inner;
             T* dst = y + o * dim * inner;
@@ -55,7 +56,7 @@ internal static unsafe class ManagedIndexing
         CheckSizes(outer, dim, inner, 0);
         long count = outer * inner;
         Validate(idx, count, dim);
-        For(outer, inner, o =>
+        For(outer, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
         {
             T* src = x + o * dim * inner;
             long* ix = idx + o * inner;
@@ -72,7 +73,7 @@ internal static unsafe class ManagedIndexing
         long count = outer * inner;
         Validate(idx, count, dim);
         // Different (o, i) never touch the same y element, so the outer rows are independent.
-        For(outer, inner, o =>
+        For(outer, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
         {
             T* src = x + o * inner;
             long* ix = idx + o * inner;

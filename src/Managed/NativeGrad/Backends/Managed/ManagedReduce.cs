@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace NativeGrad.Backends;
@@ -73,6 +74,7 @@ internal static unsafe class ManagedReduce
 
     // ---- contiguous rows -------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T ReduceRow<T>(ReduceOp op, T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         switch (op)
@@ -112,6 +114,7 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>Sum of floats accumulated in double (8 double lanes x 2): relative error ~ n/16 * 2^-53.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double WideSum(float* p, long n)
     {
         long i = 0;
@@ -136,6 +139,7 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>Pairwise summation: error O(log n) ulps; the base case uses 4 vector accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double PairwiseSum(double* p, long n)
     {
         const long BaseCase = 1024;
@@ -165,6 +169,7 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>NaN-propagating maximum of a contiguous row (n &gt;= 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T MaxRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long i = 0;
@@ -187,6 +192,7 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>NaN-propagating minimum of a contiguous row (n &gt;= 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T MinRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long i = 0;
@@ -211,6 +217,7 @@ internal static unsafe class ManagedReduce
     // ---- column blocks (inner > 1) ---------------------------------------------------------------------------
 
     /// <summary>Reduces x[j*inner + c] over j for the len (&lt;= ColumnBlock) columns starting at x into y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReduceColumns<T>(ReduceOp op, T* x, long n, long inner, int len, T* y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -238,6 +245,7 @@ internal static unsafe class ManagedReduce
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumColumnsWide(float* x, long n, long inner, int len, float* y)
     {
         double* acc = stackalloc double[len];
@@ -263,6 +271,7 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>Neumaier-compensated column sums: error independent of n to first order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumColumnsCompensated(double* x, long n, long inner, int len, double* y)
     {
         double* sum = stackalloc double[len];
@@ -320,6 +329,7 @@ internal static unsafe class ManagedReduce
         public static Vector<T> Pick(Vector<T> candidate, Vector<T> current) => ElementwiseLoops.Minimum(candidate, current);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExtremeColumns<T, TPick>(T* x, long n, long inner, int len, T* y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TPick : struct, IPick<T>

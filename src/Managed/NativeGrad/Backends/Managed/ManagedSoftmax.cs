@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -26,6 +27,7 @@ internal static unsafe class ManagedSoftmax
         Parallel.For(0, rows, r => Row(log, x + r * cols, y + r * cols, cols));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row<T>(bool log, T* x, T* y, long cols) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         T max = ManagedReduce.MaxRow(x, cols); // NaN anywhere makes the whole row NaN, as in torch

@@ -21,14 +21,14 @@ internal static unsafe class ManagedUnary
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); return;
-            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); return;
-            case UnaryOp.Log: TensorPrimitives.Log(x, y); return;
+            case UnaryOp.Exp: Map(new ExpOp<T>(), x, y); return;
+            case UnaryOp.Log: Map(new LogOp<T>(), x, y); return;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); return;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); return;
-            case UnaryOp.Sin: TensorPrimitives.Sin(x, y); return;
-            case UnaryOp.Cos: TensorPrimitives.Cos(x, y); return;
-            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); return;
+            case UnaryOp.Sin: Chunked(x, y, static (xs, ys) => TensorPrimitives.Sin(xs, ys)); return;
+            case UnaryOp.Cos: Chunked(x, y, static (xs, ys) => TensorPrimitives.Cos(xs, ys)); return;
+            case UnaryOp.Sigmoid: Map(new SigmoidOp<T>(), x, y); return;
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); return;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); return;
             case UnaryOp.Relu: Map(new ReluOp<T>(), x, y); return;
@@ -41,17 +41,43 @@ internal static unsafe class ManagedUnary
             case UnaryOp.Affine: Map(new AffineOp<T>(a, b), x, y); return;
             case UnaryOp.LeakyRelu: Map(new LeakyReluOp<T>(a), x, y); return;
             case UnaryOp.PowScalar: PowScalar(x, y, alpha); return;
-            case UnaryOp.Tanh: Map(new ViaDouble<T, TanhFn>(alpha, beta), x, y); return; // TensorPrimitives.Tanh is off near 0 (tanh(0) = -6e-8f)
-            case UnaryOp.Log1p: Map(new ViaDouble<T, Log1pFn>(alpha, beta), x, y); return;
-            case UnaryOp.Expm1: Map(new ViaDouble<T, Expm1Fn>(alpha, beta), x, y); return;
+            case UnaryOp.Tanh: Map(new TanhOp<T>(), x, y); return; // not TensorPrimitives.Tanh: it is off near 0 (tanh(0f) = -6e-8)
+            case UnaryOp.Log1p: Map(new Log1pOp<T>(), x, y); return;
+            case UnaryOp.Expm1: Map(new Expm1Op<T>(), x, y); return;
             case UnaryOp.Erf: Map(new ViaDouble<T, ErfFn>(alpha, beta), x, y); return;
-            case UnaryOp.Softplus: Map(new ViaDouble<T, SoftplusFn>(alpha, beta), x, y); return;
-            case UnaryOp.Silu: Map(new ViaDouble<T, SiluFn>(alpha, beta), x, y); return;
+            case UnaryOp.Softplus: Map(new SoftplusOp<T>(a, b), x, y); return;
+            case UnaryOp.Silu: Map(new SiluOp<T>(), x, y); return;
             case UnaryOp.Gelu: Map(new ViaDouble<T, GeluFn>(alpha, beta), x, y); return;
-            case UnaryOp.GeluTanh: Map(new ViaDouble<T, GeluTanhFn>(alpha, beta), x, y); return;
-            case UnaryOp.Elu: Map(new ViaDouble<T, EluFn>(alpha, beta), x, y); return;
-            case UnaryOp.LogSigmoid: Map(new ViaDouble<T, LogSigmoidFn>(alpha, beta), x, y); return;
+            case UnaryOp.GeluTanh: Map(new GeluTanhOp<T>(), x, y); return;
+            case UnaryOp.Elu: Map(new EluOp<T>(a), x, y); return;
+            case UnaryOp.LogSigmoid: Map(new LogSigmoidOp<T>(), x, y); return;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown unary op.");
+        }
+    }
+
+    /// <summary>A span-to-span kernel (a TensorPrimitives call).</summary>
+    private delegate void SpanKernel<T>(ReadOnlySpan<T> x, Span<T> y);
+
+    /// <summary>Runs a compute-bound span kernel over fixed-size chunks in parallel when the input is large.</summary>
+    private static void Chunked<T>(ReadOnlySpan<T> x, Span<T> y, SpanKernel<T> kernel) where T : unmanaged
+    {
+        const int Grain = 1 << 15;
+        int n = x.Length;
+        if (n < 4 * Grain || Environment.ProcessorCount == 1)
+        {
+            kernel(x, y);
+            return;
+        }
+        fixed (T* px = x)
+        fixed (T* py = y)
+        {
+            T* xp = px, yp = py;
+            int chunks = (n + Grain - 1) / Grain;
+            Parallel.For(0, chunks, ch =>
+            {
+                int start = ch * Grain, len = Math.Min(Grain, n - start);
+                kernel(new ReadOnlySpan<T>(xp + start, len), new Span<T>(yp + start, len));
+            });
         }
     }
 
@@ -62,8 +88,8 @@ internal static unsafe class ManagedUnary
         fixed (T* px = x)
         fixed (T* py = y)
         {
-            // Vectorised piecewise ops are memory-bound: one thread. Scalar transcendental ones are compute-bound.
-            if (TOp.Vectorizable) ElementwiseLoops.Unary(op, px, py, x.Length);
+            // Cheap piecewise ops are memory-bound: one thread. Transcendental ones are compute-bound: split.
+            if (TOp.Vectorizable && !TOp.Expensive) ElementwiseLoops.Unary(op, px, py, x.Length);
             else ElementwiseLoops.UnaryParallel(op, px, py, x.Length);
         }
     }
@@ -91,6 +117,7 @@ internal static unsafe class ManagedUnary
     private readonly struct ReluOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x < T.Zero ? T.Zero : x; // relu(NaN) = NaN
         public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), Vector<T>.Zero, x);
     }
@@ -98,6 +125,7 @@ internal static unsafe class ManagedUnary
     private readonly struct SignOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.IsNaN(x) ? x : T.Zero;
         public Vector<T> Invoke(Vector<T> x)
         {
@@ -110,6 +138,7 @@ internal static unsafe class ManagedUnary
     private readonly struct ClampOp<T>(T lo, T hi) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x)
         {
             T r = x < lo ? lo : x;
@@ -126,6 +155,7 @@ internal static unsafe class ManagedUnary
     private readonly struct GtOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x > s ? T.One : T.Zero;
         public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.GreaterThan(x, new Vector<T>(s)));
     }
@@ -133,6 +163,7 @@ internal static unsafe class ManagedUnary
     private readonly struct LtOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x < s ? T.One : T.Zero;
         public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.LessThan(x, new Vector<T>(s)));
     }
@@ -140,6 +171,7 @@ internal static unsafe class ManagedUnary
     private readonly struct GeOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x >= s ? T.One : T.Zero;
         public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.GreaterThanOrEqual(x, new Vector<T>(s)));
     }
@@ -147,6 +179,7 @@ internal static unsafe class ManagedUnary
     private readonly struct LeOp<T>(T s) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x <= s ? T.One : T.Zero;
         public Vector<T> Invoke(Vector<T> x) => ElementwiseLoops.MaskToOne(Vector.LessThanOrEqual(x, new Vector<T>(s)));
     }
@@ -155,6 +188,7 @@ internal static unsafe class ManagedUnary
     private readonly struct AffineOp<T>(T scale, T shift) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => scale * x + shift;
         public Vector<T> Invoke(Vector<T> x) => new Vector<T>(scale) * x + new Vector<T>(shift);
     }
@@ -162,6 +196,7 @@ internal static unsafe class ManagedUnary
     private readonly struct LeakyReluOp<T>(T slope) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x > T.Zero ? x : slope * x;
         public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), x, new Vector<T>(slope) * x);
     }
@@ -169,6 +204,7 @@ internal static unsafe class ManagedUnary
     private readonly struct CubeOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => x * x * x;
         public Vector<T> Invoke(Vector<T> x) => x * x * x;
     }
@@ -176,8 +212,117 @@ internal static unsafe class ManagedUnary
     private readonly struct InverseSquareOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public static bool Vectorizable => true;
+        public static bool Expensive => false;
         public T Invoke(T x) => T.One / (x * x);
         public Vector<T> Invoke(Vector<T> x) => Vector<T>.One / (x * x);
+    }
+
+    // ---- vectorised transcendental operators (VectorMath; loop tails in double through ScalarMath) ----------
+
+    private readonly struct ExpOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.Exp(x);
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Exp(x);
+    }
+
+    private readonly struct LogOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.Log(x);
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Log(x);
+    }
+
+    /// <summary>Stable sigmoid (no overflow for large |x|).</summary>
+    private readonly struct SigmoidOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.CreateTruncating(ScalarMath.Sigmoid(double.CreateTruncating(x)));
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Sigmoid(x);
+    }
+
+    private readonly struct TanhOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => VectorMath.Tanh(x);
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Tanh(x);
+    }
+
+    private readonly struct Log1pOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.CreateTruncating(ScalarMath.Log1p(double.CreateTruncating(x)));
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Log1p(x);
+    }
+
+    private readonly struct Expm1Op<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => VectorMath.Expm1(x);
+        public Vector<T> Invoke(Vector<T> x) => VectorMath.Expm1(x);
+    }
+
+    /// <summary>x * alpha &gt; beta ? x : log1p(exp(alpha * x)) / alpha, the log1p(exp) taken stably.</summary>
+    private readonly struct SoftplusOp<T>(T alpha, T beta) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x)
+        {
+            T z = x * alpha;
+            return z > beta ? x : T.CreateTruncating(ScalarMath.Log1pExp(double.CreateTruncating(z))) / alpha;
+        }
+        public Vector<T> Invoke(Vector<T> x)
+        {
+            Vector<T> z = x * new Vector<T>(alpha);
+            Vector<T> r = VectorMath.Log1pExp(z) / new Vector<T>(alpha);
+            return Vector.ConditionalSelect(Vector.GreaterThan(z, new Vector<T>(beta)), x, r);
+        }
+    }
+
+    private readonly struct SiluOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => x * T.CreateTruncating(ScalarMath.Sigmoid(double.CreateTruncating(x)));
+        public Vector<T> Invoke(Vector<T> x) => x * VectorMath.Sigmoid(x);
+    }
+
+    /// <summary>0.5 x (1 + tanh(u)) evaluated as x * sigmoid(2u) (no cancellation for negative x).</summary>
+    private readonly struct GeluTanhOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.CreateTruncating(ScalarMath.GeluTanh(double.CreateTruncating(x)));
+        public Vector<T> Invoke(Vector<T> x)
+        {
+            Vector<T> u = new Vector<T>(T.CreateTruncating(2 * 0.79788456080286535588)) * (x + new Vector<T>(T.CreateTruncating(0.044715)) * x * x * x);
+            return x * VectorMath.Sigmoid(u);
+        }
+    }
+
+    private readonly struct EluOp<T>(T alpha) : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => x > T.Zero ? x : alpha * VectorMath.Expm1(x);
+        public Vector<T> Invoke(Vector<T> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), x, new Vector<T>(alpha) * VectorMath.Expm1(x));
+    }
+
+    /// <summary>log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)).</summary>
+    private readonly struct LogSigmoidOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => true;
+        public static bool Expensive => true;
+        public T Invoke(T x) => T.CreateTruncating(ScalarMath.LogSigmoid(double.CreateTruncating(x)));
+        public Vector<T> Invoke(Vector<T> x)
+            => Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), x, Vector<T>.Zero) - VectorMath.Log1p(VectorMath.Exp(-Vector.Abs(x)));
     }
 
     // ---- scalar transcendental operators, evaluated in double -------------------------------------------------
@@ -194,19 +339,12 @@ internal static unsafe class ManagedUnary
         where TFn : struct, IDoubleFunction
     {
         public static bool Vectorizable => false;
+        public static bool Expensive => true;
         public T Invoke(T x) => T.CreateTruncating(TFn.Invoke(double.CreateTruncating(x), alpha, beta));
         public Vector<T> Invoke(Vector<T> x) => throw new NotSupportedException();
     }
 
-    private struct TanhFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => Math.Tanh(x); }
-    private struct Log1pFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Log1p(x); }
-    private struct Expm1Fn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Expm1(x); }
     private struct ErfFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Erf(x); }
-    private struct SoftplusFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Softplus(x, a, b); }
-    private struct SiluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Silu(x); }
     private struct GeluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Gelu(x); }
-    private struct GeluTanhFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.GeluTanh(x); }
-    private struct EluFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.Elu(x, a); }
-    private struct LogSigmoidFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => ScalarMath.LogSigmoid(x); }
     private struct PowFn : IDoubleFunction { public static double Invoke(double x, double a, double b) => Math.Pow(x, a); }
 }

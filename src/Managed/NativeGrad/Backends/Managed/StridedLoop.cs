@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace NativeGrad.Backends;
 
 /// <summary>
@@ -26,6 +27,7 @@ internal static unsafe class StridedLoop
 
     private readonly struct CopyRow<T>(T* src, T* dst) : IStridedRow where T : unmanaged
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Row(long off0, long off1, long off2, long length, long s0, long s1, long s2)
         {
             T* s = src + off0;
@@ -117,6 +119,7 @@ internal static unsafe class StridedLoop
     }
 
     /// <summary>Runs outer rows [start, end) of the collapsed iteration space.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TRow>(TRow row, ReadOnlySpan<long> dims, ReadOnlySpan<long> st0, ReadOnlySpan<long> st1,
                                    ReadOnlySpan<long> st2, long start, long end)
         where TRow : struct, IStridedRow
