@@ -136,3 +136,36 @@ public class TensorTests
         Assert.Equal(new[] { 1.0, 2.0, 3.0, 4.0 }, t.ToArray<double>());
     }
 }
+
+public class NumericsTests
+{
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void SumOf16MFloatsIsWithin1e6OfTheDoubleSum(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        using var scope = Tensor.Scope();
+        var x = Tensor.Rand([1 << 24], DType.Float32, new Generator(3));
+        double exact = 0;
+        foreach (var v in x.AsSpan<float>()) exact += v;
+        double sum = x.Sum().Item();
+        Assert.True(Math.Abs(sum - exact) <= 1e-6 * Math.Abs(exact), $"sum {sum} vs exact {exact}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void StableFormsDoNotOverflowForLogitsOf1000(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        var x = Tensor.FromArray([1000f, -1000f, 0f], 1, 3).RequiresGrad_();
+        var logp = NN.Functional.LogSoftmax(x, -1).ToArray<float>();
+        Assert.Equal(0f, logp[0]);
+        Assert.Equal(-2000f, logp[1]);
+        Assert.Equal(1000f, x.LogSumExp(1).Item(), 3);
+        var ce = NN.Functional.CrossEntropy(x, Tensor.FromArray([1L]));
+        Assert.Equal(2000f, ce.Item(), 1);
+        ce.Backward();
+        Assert.All(x.Grad!.ToArray<float>(), g => Assert.True(float.IsFinite(g)));
+        Assert.Equal(new[] { 1000f, 0f }, Tensor.FromArray([1000f, -1000f]).Softplus().ToArray<float>());
+    }
+}

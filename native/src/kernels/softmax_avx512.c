@@ -1,7 +1,14 @@
-/* softmax_avx512.c - placeholder (no avx512 overrides yet) */
+/* softmax_avx512.c - avx512 instantiation of the vectorised f32 softmax rows (softmax_simd.inc). */
 #include "ng_internal.h"
 #if NG_X86
-void ng_softmax_init_avx512(ng_kernel_table *t) { (void)t; }
+#include <immintrin.h>
+#include <math.h>
+#include "simd_begin_avx512.h"
+#include "vmath.inc"
+#include "softmax_simd.inc"
+#include "simd_end.h"
+
+void ng_softmax_init_avx512(ng_kernel_table *t) { softmax_simd_init(t); }
 #else
 typedef int ng_softmax_avx512_unused;
 #endif

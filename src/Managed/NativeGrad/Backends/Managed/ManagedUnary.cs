@@ -21,14 +21,14 @@ internal static unsafe class ManagedUnary
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); return;
-            case UnaryOp.Exp: Map(new ExpOp<T>(), x, y); return;
-            case UnaryOp.Log: Map(new LogOp<T>(), x, y); return;
+            case UnaryOp.Exp: Chunked(x, y, static (xs, ys) => TensorPrimitives.Exp(xs, ys)); return;
+            case UnaryOp.Log: Chunked(x, y, static (xs, ys) => TensorPrimitives.Log(xs, ys)); return;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); return;
             case UnaryOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); return;
             case UnaryOp.Sin: Chunked(x, y, static (xs, ys) => TensorPrimitives.Sin(xs, ys)); return;
             case UnaryOp.Cos: Chunked(x, y, static (xs, ys) => TensorPrimitives.Cos(xs, ys)); return;
-            case UnaryOp.Sigmoid: Map(new SigmoidOp<T>(), x, y); return;
+            case UnaryOp.Sigmoid: Chunked(x, y, static (xs, ys) => TensorPrimitives.Sigmoid(xs, ys)); return;
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); return;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); return;
             case UnaryOp.Relu: Map(new ReluOp<T>(), x, y); return;
@@ -218,31 +218,6 @@ internal static unsafe class ManagedUnary
     }
 
     // ---- vectorised transcendental operators (VectorMath; loop tails in double through ScalarMath) ----------
-
-    private readonly struct ExpOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        public static bool Vectorizable => true;
-        public static bool Expensive => true;
-        public T Invoke(T x) => T.Exp(x);
-        public Vector<T> Invoke(Vector<T> x) => VectorMath.Exp(x);
-    }
-
-    private readonly struct LogOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        public static bool Vectorizable => true;
-        public static bool Expensive => true;
-        public T Invoke(T x) => T.Log(x);
-        public Vector<T> Invoke(Vector<T> x) => VectorMath.Log(x);
-    }
-
-    /// <summary>Stable sigmoid (no overflow for large |x|).</summary>
-    private readonly struct SigmoidOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        public static bool Vectorizable => true;
-        public static bool Expensive => true;
-        public T Invoke(T x) => T.CreateTruncating(ScalarMath.Sigmoid(double.CreateTruncating(x)));
-        public Vector<T> Invoke(Vector<T> x) => VectorMath.Sigmoid(x);
-    }
 
     private readonly struct TanhOp<T> : IUnaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
