@@ -11,7 +11,7 @@ namespace NativeGrad.Backends;
 internal static unsafe class ManagedBinary
 {
     /// <summary>Element count from which a binary op is split across threads.</summary>
-    private const long ParallelThreshold = 1L << 40;
+    private const long ParallelThreshold = 1 << 19;
 
     public static void Run<T>(BinaryOp op, ReadOnlySpan<long> shape, T* a, ReadOnlySpan<long> aStrides, T* b, ReadOnlySpan<long> bStrides, T* output)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
