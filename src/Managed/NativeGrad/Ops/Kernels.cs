@@ -178,9 +178,7 @@ internal static unsafe class Kernels
     {
         x = Contiguous(x);
         index = Contiguous(index);
-        long outer = 1, inner = 1;
-        for (int i = 0; i < dim; i++) outer *= x.ShapeArray[i];
-        for (int i = dim + 1; i < x.Dim; i++) inner *= x.ShapeArray[i];
+        var (outer, inner) = OuterInner(x.ShapeArray, dim);
         long nidx = index.NumElements;
         var shape = (long[])x.ShapeArray.Clone();
         if (shape.Length > 0) shape[dim] = nidx;
@@ -196,9 +194,7 @@ internal static unsafe class Kernels
         src = Contiguous(src);
         index = Contiguous(index);
         var result = Full(shape, src.DType, 0);
-        long outer = 1, inner = 1;
-        for (int i = 0; i < dim; i++) outer *= shape[i];
-        for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
+        var (outer, inner) = OuterInner(shape, dim);
         if (src.NumElements > 0)
             Backend.IndexAdd(src.DType, outer, shape.Length == 0 ? 1 : shape[dim], inner, src.DataPointer, (long*)index.DataPointer, index.NumElements, result.DataPointer);
         return result;
@@ -209,9 +205,7 @@ internal static unsafe class Kernels
     {
         x = Contiguous(x);
         index = Contiguous(index);
-        long outer = 1, inner = 1;
-        for (int i = 0; i < dim; i++) outer *= x.ShapeArray[i];
-        for (int i = dim + 1; i < x.Dim; i++) inner *= x.ShapeArray[i];
+        var (outer, inner) = OuterInner(x.ShapeArray, dim);
         var result = Tensor.Empty(index.ShapeArray, x.DType);
         if (result.NumElements > 0)
             Backend.Gather(x.DType, outer, x.ShapeArray[dim], inner, x.DataPointer, (long*)index.DataPointer, result.DataPointer);
@@ -224,12 +218,19 @@ internal static unsafe class Kernels
         src = Contiguous(src);
         index = Contiguous(index);
         var result = Full(shape, src.DType, 0);
-        long outer = 1, inner = 1;
-        for (int i = 0; i < dim; i++) outer *= shape[i];
-        for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
+        var (outer, inner) = OuterInner(shape, dim);
         if (src.NumElements > 0)
             Backend.ScatterAdd(src.DType, outer, shape[dim], inner, src.DataPointer, (long*)index.DataPointer, result.DataPointer);
         return result;
+    }
+
+    /// <summary>The element counts before and after <paramref name="dim"/>: the [outer, dim, inner] view the indexing kernels take.</summary>
+    private static (long Outer, long Inner) OuterInner(long[] shape, int dim)
+    {
+        long outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= shape[i];
+        for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
+        return (outer, inner);
     }
 
     public static Tensor Im2Col(Tensor x, long kh, long kw, long sh, long sw, long ph, long pw, long oh, long ow)
