@@ -105,11 +105,18 @@ typedef enum ng_reduce_op {
 /* ---- library ---- */
 NG_API int ng_version(void);                    /* NG_ABI_VERSION */
 NG_API const char *ng_last_error(void);         /* message of the last failure on this thread, "" if none */
+/*   (implementation note: successful calls do not clear it; read it only after a non-zero status) */
 NG_API const char *ng_kernel_path(void);        /* "avx512", "avx2" or "scalar": chosen once by CPUID */
 /* Force a path for testing ("scalar", "avx2", "avx512"); fails with NG_ERR_UNSUPPORTED if the CPU lacks it. */
 NG_API ng_status ng_set_kernel_path(const char *name);
+/*   (implementation note: the choice is process-wide; an unknown name gives NG_ERR_INVALID_ARGUMENT) */
 NG_API int ng_get_threads(void);                /* worker count of the persistent pool (default: cores) */
 NG_API ng_status ng_set_threads(int n);         /* 1..256 */
+/*   (implementation note: n counts all threads of a parallel region including the calling thread, so n = 1
+ *    means no workers; ng_get_threads() returns that same total. The default is the number of online CPUs,
+ *    overridable with the environment variable NG_NUM_THREADS. Results of every function are bitwise
+ *    independent of the thread count. Concurrent calls from several threads are safe; while one parallel
+ *    region runs, other callers compute on their own thread.) */
 
 /* ---- element-wise ---- */
 /* y[i] = op(x[i]) for i in [0, n); x and y contiguous; y may equal x (in place). */
@@ -122,6 +129,7 @@ NG_API ng_status ng_binary(int dtype, int op, int ndim, const int64_t *shape,
                            const void *b, const int64_t *b_strides, void *out);
 
 /* dst = src element-wise, both read/written through strides (dst strides must not overlap themselves). */
+/*   (implementation note: a dst stride of 0 on a dimension longer than 1 is rejected as invalid.) */
 NG_API ng_status ng_copy_strided(int dtype, int ndim, const int64_t *shape,
                                  const void *src, const int64_t *src_strides,
                                  void *dst, const int64_t *dst_strides);
@@ -143,7 +151,10 @@ NG_API ng_status ng_softmax(int dtype, int log, int64_t rows, int64_t cols, cons
  * op(A) is M x K: A is stored row-major as M x K (trans_a = 0, lda >= K) or K x M (trans_a = 1, lda >= M).
  * op(B) is K x N: B is stored row-major as K x N (trans_b = 0, ldb >= N) or N x K (trans_b = 1, ldb >= K).
  * C is M x N row-major with ldc >= N. Matrix i starts at A + i*stride_a (etc.); stride_a/stride_b may be 0
- * (the same matrix for every batch). When beta == 0, C is not read (NaNs in C do not propagate). */
+ * (the same matrix for every batch). When beta == 0, C is not read (NaNs in C do not propagate).
+ * (implementation notes: trans_a/trans_b must be 0 or 1; the lda/ldb bounds are only checked when the matrix
+ *  is read (M, N, K, batch > 0). As in BLAS, alpha == 0 or K == 0 gives C = beta * C without reading A and B.
+ *  stride_c may be 0: the batch entries are then applied in order, so beta = 1 accumulates over the batch.) */
 NG_API ng_status ng_gemm(int dtype, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
                          const void *A, int64_t lda, int64_t stride_a,
                          const void *B, int64_t ldb, int64_t stride_b,
@@ -166,7 +177,9 @@ NG_API ng_status ng_scatter_add(int dtype, int64_t outer, int64_t dim, int64_t i
                                 const void *x, const int64_t *idx, void *y);
 
 /* ---- convolution helpers (NCHW) ---- */
-/* x [N, C, H, W] -> cols [N, C*KH*KW, OH*OW] with OH = (H + 2*PH - KH)/SH + 1, OW likewise; zero padding. */
+/* x [N, C, H, W] -> cols [N, C*KH*KW, OH*OW] with OH = (H + 2*PH - KH)/SH + 1, OW likewise; zero padding.
+ * (implementation note: KH, KW, SH, SW >= 1, PH, PW >= 0 and H + 2*PH >= KH, W + 2*PW >= KW, else
+ *  NG_ERR_INVALID_ARGUMENT; the same rules apply to ng_col2im and, with no padding, to ng_maxpool2d.) */
 NG_API ng_status ng_im2col(int dtype, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, const void *x, void *cols);
 /* The adjoint: x[N, C, H, W] += fold(cols) (x must be initialised by the caller). */
@@ -174,6 +187,8 @@ NG_API ng_status ng_col2im(int dtype, int64_t N, int64_t C, int64_t H, int64_t W
                            int64_t SH, int64_t SW, int64_t PH, int64_t PW, const void *cols, void *x);
 /* Max pooling without padding: x [N, C, H, W] -> y [N, C, OH, OW] and idx [N, C, OH, OW] holding the flat
  * index (h*W + w) of the maximum inside each [H, W] plane (the first maximum; NaN wins, as in PyTorch). */
+/*   (implementation note: exactly PyTorch's CPU rule `if (v > max || isnan(v)) take v`, scanning the window
+ *    row-major from max = -inf, index = the window's first element: among several NaNs the last one wins.) */
 NG_API ng_status ng_maxpool2d(int dtype, int64_t N, int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
                               int64_t SH, int64_t SW, const void *x, void *y, int64_t *idx);
 

@@ -239,9 +239,25 @@ static void pool_stop(void) {
     atomic_store(&P.shutdown, 0);
 }
 
+#if !defined(_WIN32)
+/* A forked child has no workers: run it single-threaded (ng_set_threads can start new ones). */
+static void pool_atfork_child(void) {
+    ng_mutex_init(&P.mu);
+    ng_cond_init(&P.cv);
+    P.sleeping = 0;
+    P.nworkers = 0;
+    P.nthreads = 1;
+    atomic_store(&P.shutdown, 0);
+    atomic_store(&P.busy, 0);
+}
+#endif
+
 static void pool_init(void) {
     ng_mutex_init(&P.mu);
     ng_cond_init(&P.cv);
+#if !defined(_WIN32)
+    pthread_atfork(NULL, NULL, pool_atfork_child);
+#endif
     int n = ng_ncpus();
     const char *env = getenv("NG_NUM_THREADS");
     if (env && *env) {
