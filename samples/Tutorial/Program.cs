@@ -17,6 +17,18 @@ var loss = Functional.BinaryCrossEntropyWithLogits(z, y);
 Console.WriteLine($"Gradient function for z = {z.GradFn}");
 Console.WriteLine($"Gradient function for loss = {loss.GradFn}");
 
+// The graph, as Graphviz DOT (and SVG where Graphviz is installed).
+File.WriteAllText("graph.dot", loss.ToDot());
+try
+{
+    Autograd.Visualize(loss, "graph.svg");
+    Console.WriteLine("Graph written to graph.dot and graph.svg");
+}
+catch (InvalidOperationException e)
+{
+    Console.WriteLine($"Graph written to graph.dot ({e.Message.Split('.')[0]})");
+}
+
 loss.Backward();
 Console.WriteLine(w.Grad);
 Console.WriteLine(b.Grad);

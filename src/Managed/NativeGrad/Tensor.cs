@@ -44,6 +44,7 @@ public sealed partial class Tensor : IDisposable
         Offset = offset;
         DType = dtype;
         storage.Retain();
+        IsInference = GradMode.IsInference;
         TensorScope.Track(this);
     }
 
@@ -132,6 +133,8 @@ public sealed partial class Tensor : IDisposable
                 throw new InvalidOperationException(value
                     ? "you can only change requires_grad flags of leaf variables."
                     : "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.Detach().");
+            if (value && IsInference && !GradMode.IsInference)
+                throw new InvalidOperationException("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
             if (value && !DType.IsFloatingPoint())
                 throw new InvalidOperationException($"only Tensors of floating point dtype can require gradients (got {DType.TorchName()})");
             _requiresGrad = value;
@@ -230,6 +233,9 @@ public sealed partial class Tensor : IDisposable
         var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
         Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
     }
+
+    /// <summary>The backward graph that produced this tensor, as Graphviz DOT text.</summary>
+    public string ToDot(bool showSavedTensors = false) => GraphDot.Write(this, showSavedTensors);
 
     /// <summary>A new tensor sharing this one's data, outside the graph (PyTorch's <c>detach()</c>).</summary>
     public Tensor Detach()

@@ -3,7 +3,7 @@ namespace NativeGrad.Autograd;
 /// <summary>
 /// PyTorch's <c>torch.autograd</c>: functional gradients and grad-mode scopes.
 /// </summary>
-public static class Autograd
+public static partial class Autograd
 {
     /// <summary>Disables gradient recording on this thread until disposed (PyTorch's <c>torch.no_grad()</c>).</summary>
     public static GradMode.Scope NoGrad() => GradMode.NoGrad();
@@ -16,6 +16,21 @@ public static class Autograd
 
     /// <summary>Sets grad mode on this thread (<c>torch.set_grad_enabled</c>).</summary>
     public static void SetGradEnabled(bool enabled) => GradMode.SetEnabled(enabled);
+
+    /// <summary>
+    /// Anomaly detection until disposed (PyTorch's <c>torch.autograd.detect_anomaly()</c>): a NaN produced in backward
+    /// throws, naming the node and showing where its forward op ran.
+    /// </summary>
+    public static AnomalyMode.Scope DetectAnomaly() => AnomalyMode.Enter();
+
+    /// <summary>The backward graph of <paramref name="tensor"/> as Graphviz DOT (see <see cref="GraphDot"/>).</summary>
+    public static string ToDot(Tensor tensor, bool showSavedTensors = false) => GraphDot.Write(tensor, showSavedTensors);
+
+    /// <summary>
+    /// Renders the backward graph of <paramref name="tensor"/> with Graphviz <c>dot</c> into <paramref name="path"/>
+    /// (format from the extension: .svg, .png, .pdf; .dot writes the DOT text). Throws a clear error when Graphviz is not installed.
+    /// </summary>
+    public static void Visualize(Tensor tensor, string path, bool showSavedTensors = false) => GraphDot.Render(tensor, path, showSavedTensors);
 
     /// <summary>True when ops on this thread record the graph.</summary>
     public static bool IsGradEnabled => GradMode.IsEnabled;

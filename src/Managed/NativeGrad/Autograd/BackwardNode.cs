@@ -23,7 +23,11 @@ public abstract class BackwardNode
         Name = name;
         Next = next;
         SequenceNr = Interlocked.Increment(ref _nextSequence);
+        if (AnomalyMode.IsEnabled) ForwardTrace = Environment.StackTrace;
     }
+
+    /// <summary>Where the forward op ran (recorded only in anomaly mode, for the error message).</summary>
+    internal string? ForwardTrace { get; }
 
     /// <summary>PyTorch's name for this node, e.g. <c>MulBackward0</c>.</summary>
     public string Name { get; }
@@ -39,6 +43,9 @@ public abstract class BackwardNode
 
     /// <summary>Computes the gradients for the forward inputs from the gradients of the forward outputs.</summary>
     internal abstract Tensor?[] Apply(Tensor?[] gradOutputs);
+
+    /// <summary>Shapes of what the node saved for backward ("freed" once released), for graph pictures.</summary>
+    internal virtual IEnumerable<string> DescribeSavedTensors() => [];
 
     /// <summary>Frees what the node saved for backward (after a backward without retainGraph).</summary>
     internal virtual void ReleaseSavedTensors() { }

@@ -70,6 +70,7 @@ internal static class Engine
             if (needed is not null && !needed.Contains(node)) continue;
 
             var inputGrads = node.Run(grads);
+            if (AnomalyMode.IsEnabled) AnomalyMode.Check(node, inputGrads);
             if (!retainGraph) node.ReleaseSavedTensors();
             var next = node.Next;
             for (int i = 0; i < next.Length; i++)

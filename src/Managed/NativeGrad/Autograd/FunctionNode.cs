@@ -25,6 +25,8 @@ public sealed class BackwardContext
     {
         foreach (var s in _saved) s.Release();
     }
+
+    internal IEnumerable<string> Describe() => _saved.Select(s => s.Describe());
 }
 
 /// <summary>The backward formula of an op: gradients for each forward input from the output's gradient.</summary>
@@ -74,4 +76,6 @@ internal sealed class FunctionNode : BackwardNode
     }
 
     internal override void ReleaseSavedTensors() => _context.Release();
+
+    internal override IEnumerable<string> DescribeSavedTensors() => _context.Describe();
 }

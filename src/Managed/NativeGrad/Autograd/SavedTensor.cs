@@ -13,6 +13,9 @@ internal sealed class SavedTensor
 
     public SavedTensor(Tensor tensor, string opName)
     {
+        if (tensor.IsInference && !GradMode.IsInference)
+            throw new InvalidOperationException(
+                $"{opName}: Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal tensor and use it in autograd.");
         _alias = tensor.AliasForSave();
         _version = tensor.StorageVersion;
         _opName = opName;
@@ -31,6 +34,8 @@ internal sealed class SavedTensor
                 $"(the tensor was saved by {_opName}).");
         return alias;
     }
+
+    public string Describe() => _alias is { } a ? Shapes.Format(a.Shape) : "freed";
 
     public void Release()
     {
