@@ -2,7 +2,7 @@ using NativeGrad.Autograd;
 using Xunit;
 using AG = NativeGrad.Autograd.Autograd;
 
-namespace NativeGrad.Tests.Autograd;
+namespace NativeGrad.Tests.AutogradBehaviour;
 
 /// <summary>Issue 4: torch.autograd behaviour beyond the tutorial, in the spirit of PyTorch's test_autograd.py.</summary>
 public class AutogradDepthTests
