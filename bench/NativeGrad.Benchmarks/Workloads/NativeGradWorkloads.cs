@@ -1,0 +1,211 @@
+using NativeGrad.Autograd;
+using NativeGrad.NN;
+
+namespace NativeGrad.Benchmarks.Workloads;
+
+// The issue-5 workloads (W1-W7) written against NativeGrad, one class each: the constructor is the setup (it
+// runs on the backend chosen before it), Run() is one measured operation. The benchmark classes here and the
+// peer comparison (bench/NativeGrad.Benchmarks.Peers, which runs the same workloads on TorchSharp) share them.
+// Everything is float32, as in the issue's libtorch table.
+
+/// <summary>W1 seed-step: the tutorial's step: z = x·w + b, BCE-with-logits, backward, zero the grads.</summary>
+public sealed class SeedStep
+{
+    private readonly Tensor _x, _y, _w, _b;
+
+    /// <summary>x = ones(5), y = zeros(3), w = randn(5, 3) and b = randn(3) requiring grad.</summary>
+    public SeedStep()
+    {
+        var gen = new Generator(1);
+        _x = Tensor.Ones(5);
+        _y = Tensor.Zeros(3);
+        _w = Tensor.Randn([5, 3], DType.Float32, gen, requiresGrad: true);
+        _b = Tensor.Randn([3], DType.Float32, gen, requiresGrad: true);
+    }
+
+    /// <summary>One step; the scope returns every temporary (and the grads) to the pool.</summary>
+    public void Run()
+    {
+        using var scope = Tensor.Scope();
+        var z = _x.MatMul(_w) + _b;
+        Functional.BinaryCrossEntropyWithLogits(z, _y).Backward();
+        _w.ZeroGrad();
+        _b.ZeroGrad();
+    }
+}
+
+/// <summary>W2 tiny-op: c = a + b on 16 floats, with or without a requiring grad (forward only).</summary>
+public sealed class TinyOp
+{
+    private readonly Tensor _a, _b;
+
+    /// <summary>Two random 16-float vectors; <paramref name="grad"/> makes a require grad.</summary>
+    public TinyOp(bool grad)
+    {
+        var gen = new Generator(2);
+        _a = Tensor.Randn([16], DType.Float32, gen, requiresGrad: grad);
+        _b = Tensor.Randn([16], DType.Float32, gen);
+    }
+
+    /// <summary>One addition; the result goes back to the pool at once.</summary>
+    public void Run()
+    {
+        using var c = _a + _b;
+    }
+}
+
+/// <summary>W3 elementwise: add, mul, exp or tanh out of place on <c>size</c> floats.</summary>
+public sealed class Elementwise
+{
+    private readonly Tensor _a, _b;
+    private readonly Func<Tensor, Tensor, Tensor> _op;
+
+    /// <summary>Random inputs of <paramref name="size"/> floats; <paramref name="op"/> is add, mul, exp or tanh.</summary>
+    public Elementwise(string op, int size)
+    {
+        var gen = new Generator(3);
+        _a = Tensor.Randn([size], DType.Float32, gen);
+        _b = Tensor.Randn([size], DType.Float32, gen);
+        _op = op switch
+        {
+            "add" => static (a, b) => a + b,
+            "mul" => static (a, b) => a * b,
+            "exp" => static (a, _) => a.Exp(),
+            "tanh" => static (a, _) => a.Tanh(),
+            _ => throw new ArgumentException($"unknown op {op}"),
+        };
+    }
+
+    /// <summary>One op; the output buffer returns to the pool, so the next op reuses it (no page faults).</summary>
+    public void Run()
+    {
+        using var c = _op(_a, _b);
+    }
+}
+
+/// <summary>W4 gemm: square float32 matmul of size n.</summary>
+public sealed class Gemm
+{
+    private readonly Tensor _a, _b;
+
+    /// <summary>Two random n x n matrices.</summary>
+    public Gemm(int n)
+    {
+        var gen = new Generator(4);
+        _a = Tensor.Randn([n, n], DType.Float32, gen);
+        _b = Tensor.Randn([n, n], DType.Float32, gen);
+    }
+
+    /// <summary>One product.</summary>
+    public void Run()
+    {
+        using var c = _a.MatMul(_b);
+    }
+}
+
+/// <summary>
+/// W5 mlp-step: MLP 784-512-256-10 with ReLU, batch 128, cross_entropy; forward, backward and a plain SGD update
+/// (p -= lr * p.grad, in place through the backend kernels, no graph), then the grads are cleared.
+/// </summary>
+public sealed class MlpStep
+{
+    /// <summary>The SGD learning rate.</summary>
+    public const double LearningRate = 0.01;
+
+    private readonly Tensor _x, _target;
+    private readonly Tensor[] _params;
+    private readonly Tensor[] _scratch;
+
+    /// <summary>Random input [128, 784], random class targets, weights scaled like PyTorch's default init.</summary>
+    public MlpStep()
+    {
+        var gen = new Generator(5);
+        _x = Tensor.Randn([128, 784], DType.Float32, gen);
+        var labels = new long[128];
+        for (int i = 0; i < labels.Length; i++) labels[i] = (long)(gen.NextDouble() * 10) % 10;
+        _target = Tensor.FromArray(labels);
+        int[] sizes = [784, 512, 256, 10];
+        var ps = new List<Tensor>();
+        for (int l = 0; l < 3; l++)
+        {
+            double bound = 1.0 / Math.Sqrt(sizes[l]);
+            using (GradMode.NoGrad())
+            {
+                ps.Add((Tensor.Randn([sizes[l + 1], sizes[l]], DType.Float32, gen) * bound).RequiresGrad_());
+                ps.Add((Tensor.Randn([sizes[l + 1]], DType.Float32, gen) * bound).RequiresGrad_());
+            }
+        }
+        _params = [.. ps];
+        _scratch = [.. _params.Select(p => Tensor.Zeros(p.Shape.ToArray(), DType.Float32))];
+    }
+
+    /// <summary>The loss of the last step (for checking that training moves).</summary>
+    public double LastLoss { get; private set; }
+
+    /// <summary>One training step.</summary>
+    public void Run() => Step(recordLoss: false);
+
+    /// <summary>One training step; <paramref name="recordLoss"/> reads the loss back (a copy, kept out of the timing).</summary>
+    public void Step(bool recordLoss)
+    {
+        using var scope = Tensor.Scope();
+        var h1 = Functional.Linear(_x, _params[0], _params[1]).Relu();
+        var h2 = Functional.Linear(h1, _params[2], _params[3]).Relu();
+        var logits = Functional.Linear(h2, _params[4], _params[5]);
+        var loss = Functional.CrossEntropy(logits, _target);
+        loss.Backward();
+        if (recordLoss) LastLoss = loss.Item();
+        for (int i = 0; i < _params.Length; i++)
+        {
+            Sgd.Update(_params[i], _params[i].Grad!, _scratch[i], LearningRate);
+            _params[i].ZeroGrad();
+        }
+    }
+}
+
+/// <summary>W6 sum: the sum of 16M floats.</summary>
+public sealed class Sum
+{
+    private readonly Tensor _x;
+
+    /// <summary>A random vector of <paramref name="size"/> floats.</summary>
+    public Sum(int size) => _x = Tensor.Randn([size], DType.Float32, new Generator(6));
+
+    /// <summary>One sum.</summary>
+    public void Run()
+    {
+        using var s = _x.Sum();
+    }
+}
+
+/// <summary>W7 softmax: softmax or log_softmax over the last dim of 4096x1024, forward or forward + backward.</summary>
+public sealed class Softmax
+{
+    private readonly Tensor _x, _xGrad, _g;
+    private readonly bool _log, _backward;
+
+    /// <summary>Random logits; the backward variant feeds a fixed random upstream gradient.</summary>
+    public Softmax(bool log, bool backward, int rows = 4096, int cols = 1024)
+    {
+        var gen = new Generator(7);
+        _x = Tensor.Randn([rows, cols], DType.Float32, gen);
+        _xGrad = _x.Detach().RequiresGrad_();
+        _g = Tensor.Randn([rows, cols], DType.Float32, gen);
+        _log = log;
+        _backward = backward;
+    }
+
+    /// <summary>One forward (and backward).</summary>
+    public void Run()
+    {
+        if (!_backward)
+        {
+            using var y = _log ? Functional.LogSoftmax(_x, -1) : Functional.Softmax(_x, -1);
+            return;
+        }
+        using var scope = Tensor.Scope();
+        var yg = _log ? Functional.LogSoftmax(_xGrad, -1) : Functional.Softmax(_xGrad, -1);
+        yg.Backward(_g);
+        _xGrad.ZeroGrad();
+    }
+}
