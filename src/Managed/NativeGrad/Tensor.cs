@@ -43,6 +43,7 @@ public sealed partial class Tensor : IDisposable
         StridesArray = strides;
         Offset = offset;
         DType = dtype;
+        _contiguous = Shapes.IsContiguous(shape, strides);
         storage.Retain();
         IsInference = GradMode.IsInference;
         TensorScope.Track(this);
@@ -56,6 +57,14 @@ public sealed partial class Tensor : IDisposable
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
         return new Tensor(new TensorStorage(bytes), shape, Shapes.ContiguousStrides(shape), 0, dtype);
+    }
+
+    /// <summary>An uninitialised contiguous tensor with the shape and dtype of a contiguous <paramref name="like"/> (shares its shape and stride arrays, which are immutable).</summary>
+    internal static Tensor EmptyLike(Tensor like)
+    {
+        if (!like.IsContiguous) return Empty(like.ShapeArray, like.DType);
+        long bytes = like.NumElements * like.DType.ElementSize();
+        return new Tensor(new TensorStorage(bytes), like.ShapeArray, like.StridesArray, 0, like.DType);
     }
 
     /// <summary>The element type.</summary>
@@ -85,7 +94,9 @@ public sealed partial class Tensor : IDisposable
     public long Size(int dim) => ShapeArray[Shapes.WrapDim(dim, Dim, "size")];
 
     /// <summary>True when the elements are laid out row-major without gaps.</summary>
-    public bool IsContiguous => Shapes.IsContiguous(ShapeArray, StridesArray);
+    public bool IsContiguous => _contiguous;
+
+    private readonly bool _contiguous;
 
     /// <summary>True once the tensor was disposed; using it then throws <see cref="ObjectDisposedException"/>.</summary>
     public bool IsDisposed => _disposed;
@@ -279,6 +290,7 @@ public sealed partial class Tensor : IDisposable
         StridesArray = strides;
         Offset = offset;
         DType = dtype;
+        _contiguous = Shapes.IsContiguous(shape, strides);
         storage.Retain();
         if (track) TensorScope.Track(this);
     }

@@ -46,7 +46,7 @@ internal static unsafe class Kernels
     public static Tensor Unary(Tensor x, UnaryOp op, double alpha = 0, double beta = 0)
     {
         x = Contiguous(x);
-        var result = Tensor.Empty(x.ShapeArray, x.DType);
+        var result = Tensor.EmptyLike(x);
         long n = x.NumElements;
         if (n > 0) Backend.Unary(x.DType, op, n, x.DataPointer, result.DataPointer, alpha, beta);
         return result;
@@ -59,6 +59,16 @@ internal static unsafe class Kernels
             var common = DTypeExtensions.Promote(a.DType, b.DType);
             if (a.DType != common) a = Cast(a, common);
             if (b.DType != common) b = Cast(b, common);
+        }
+        if (a.IsContiguous && b.IsContiguous && Shapes.SameShape(a.ShapeArray, b.ShapeArray))
+        {
+            // The common case: one flat loop, no stride arrays.
+            var same = Tensor.EmptyLike(a);
+            long n = same.NumElements;
+            if (n == 0) return same;
+            ReadOnlySpan<long> flat = [n], unit = [1];
+            Backend.Binary(a.DType, op, flat, a.DataPointer, unit, b.DataPointer, unit, same.DataPointer);
+            return same;
         }
         var shape = Shapes.SameShape(a.ShapeArray, b.ShapeArray) ? a.ShapeArray : Shapes.Broadcast(a.ShapeArray, b.ShapeArray, opName);
         var result = Tensor.Empty(shape, a.DType);
