@@ -5,7 +5,14 @@ namespace NativeGrad.Conformance;
 /// <summary>The outcome of one case on one backend and dtype.</summary>
 public sealed record CaseResult(OracleCase Case, BackendKind Backend, DType DType, bool Passed, string Message)
 {
-    public override string ToString() => $"{(Passed ? "PASS" : "FAIL")} {Case} [{Backend.ToString().ToLowerInvariant()}, {DType.ToString().ToLowerInvariant()}]{(Passed ? "" : ": " + Message)}";
+    /// <summary>The largest |actual - expected| over every compared element (forward, gradients, second order).</summary>
+    public double WorstAbsoluteError { get; init; }
+
+    /// <summary>The largest |actual - expected| / max(|expected|, 1e-300) over elements whose expected value is not tiny.</summary>
+    public double WorstRelativeError { get; init; }
+
+    public override string ToString() => $"{(Passed ? "PASS" : "FAIL")} {Case} [{Backend.ToString().ToLowerInvariant()}, {DType.ToString().ToLowerInvariant()}]" +
+        (Passed ? $" (worst |diff| {WorstAbsoluteError:E1})" : ": " + Message);
 }
 
 /// <summary>
@@ -16,17 +23,21 @@ public static class CaseRunner
 {
     private sealed class CaseFailure(string message) : Exception(message);
 
+    [ThreadStatic] private static double _worstAbs, _worstRel;
+
     private static string Fmt(ReadOnlySpan<long> shape) => "[" + string.Join(",", shape.ToArray()) + "]";
 
     public static CaseResult Run(OracleCase c, BackendKind backend, DType dtype)
     {
         using var _ = Runtime.UseBackend(backend);
         using var scope = Tensor.Scope();
+        _worstAbs = 0;
+        _worstRel = 0;
         try
         {
             if (c.ExpectedError is not null) RunExpectedError(c, dtype);
             else RunValues(c, dtype);
-            return new CaseResult(c, backend, dtype, true, "");
+            return new CaseResult(c, backend, dtype, true, "") { WorstAbsoluteError = _worstAbs, WorstRelativeError = _worstRel };
         }
         catch (CaseFailure f)
         {
@@ -185,6 +196,8 @@ public static class CaseRunner
             if (double.IsNaN(e) && double.IsNaN(x)) continue;
             if (double.IsInfinity(e) && e == x) continue;
             double diff = Math.Abs(x - e);
+            _worstAbs = Math.Max(_worstAbs, diff);
+            if (Math.Abs(e) > 1e-6) _worstRel = Math.Max(_worstRel, diff / Math.Abs(e));
             double excess = diff - (atol * scale + rtol * Math.Abs(e));
             if (!(excess <= 0) && (worstIndex < 0 || diff > worst || double.IsNaN(diff)))
             {

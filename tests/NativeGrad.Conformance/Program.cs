@@ -28,6 +28,8 @@ for (int i = 0; i < args.Length; i++)
                 var d => throw new ArgumentException($"unknown dtype '{d}' (float64, float32 or both)"),
             };
             break;
+        case "--errors":
+            break;
         case "--verbose" or "-v":
             verbose = true;
             break;
@@ -48,6 +50,7 @@ if (backends.Contains(BackendKind.Native) && !Runtime.NativeAvailable)
 }
 
 int passed = 0, failed = 0;
+var worst = new SortedDictionary<string, (double Abs, double Rel)>(StringComparer.Ordinal);
 foreach (var dir in dirs)
 {
     foreach (var c in OracleCase.LoadDirectory(dir))
@@ -58,10 +61,18 @@ foreach (var dir in dirs)
             {
                 var result = CaseRunner.Run(c, backend, dtype);
                 if (result.Passed) passed++; else failed++;
+                string family = $"{Path.GetFileNameWithoutExtension(c.File)} [{backend.ToString().ToLowerInvariant()}, {dtype.ToString().ToLowerInvariant()}]";
+                var w = worst.GetValueOrDefault(family);
+                worst[family] = (Math.Max(w.Abs, result.WorstAbsoluteError), Math.Max(w.Rel, result.WorstRelativeError));
                 if (!result.Passed || verbose) Console.WriteLine(result);
             }
         }
     }
+}
+if (verbose || args.Contains("--errors"))
+{
+    Console.WriteLine("largest error per family (absolute, relative):");
+    foreach (var (family, (abs, rel)) in worst) Console.WriteLine($"  {family,-40} {abs:E2}  {rel:E2}");
 }
 Console.WriteLine($"{passed} passed, {failed} failed");
 return failed == 0 ? 0 : 1;
