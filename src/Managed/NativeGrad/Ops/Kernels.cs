@@ -143,9 +143,9 @@ internal static unsafe class Kernels
     {
         // a: [ba, m, k], b: [bb, k, n], with ba, bb in {1, batch}.
         long m = a.ShapeArray[1], k = a.ShapeArray[2], n = b.ShapeArray[2];
-        var result = Full([batch, m, n], a.DType, 0);
+        if (k == 0) return Full([batch, m, n], a.DType, 0);
+        var result = Tensor.Empty([batch, m, n], a.DType); // beta = 0: the kernel writes every element without reading
         if (batch == 0 || m == 0 || n == 0) return result;
-        if (k == 0) return result;
         var (pa, transA, lda, strideA) = GemmOperand(ref a);
         var (pb, transB, ldb, strideB) = GemmOperand(ref b);
         Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, (void*)pa, lda, a.ShapeArray[0] == 1 ? 0 : strideA,

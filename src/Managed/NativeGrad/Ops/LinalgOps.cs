@@ -39,7 +39,7 @@ public sealed partial class Tensor
         if (da == 1 && db == 2)
         {
             if (ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "matmul");
-            return Unsqueeze(0).Mm(other).Squeeze(0);
+            return VecMat(other);
         }
         if (da == 2 && db == 2)
         {
@@ -89,12 +89,27 @@ public sealed partial class Tensor
             [c.NeedsInputGrad(0) ? g.Mm(c.Saved(1).T) : null, c.NeedsInputGrad(1) ? c.Saved(0).T.Mm(g) : null]);
     }
 
+    /// <summary>Vector-matrix product [k] x [k, m], one GEMM row and one node (PyTorch records it as a squeezed mm).</summary>
+    private Tensor VecMat(Tensor matrix)
+    {
+        long k = ShapeArray[0], m = matrix.ShapeArray[1];
+        var row = Views.View(this, [1, k], [0, StridesArray[0]], Offset);
+        var product = MatrixProduct(row, matrix);
+        var result = Views.View(product, [m], [1], 0);
+        product.Dispose();
+        if (!Graph.IsRecording(this, matrix)) return result;
+        return Graph.Record("SqueezeBackward4", result, [this, matrix], [this, matrix], (c, g) =>
+            [c.NeedsInputGrad(0) ? c.Saved(1).Mv(g) : null, c.NeedsInputGrad(1) ? c.Saved(0).Unsqueeze(1) * g.Unsqueeze(0) : null]);
+    }
+
     /// <summary>Matrix-vector product [n, k] x [k].</summary>
     public Tensor Mv(Tensor vector)
     {
         CheckMatmulOperands(this, vector, "mv");
         if (Dim != 2 || vector.Dim != 1 || ShapeArray[1] != vector.ShapeArray[0]) throw CannotMultiply(this, vector, "mv");
-        var result = Views.View(MatrixProduct(this, Views.View(vector, [vector.ShapeArray[0], 1], [vector.StridesArray[0], 1], vector.Offset)), [ShapeArray[0]], [1], 0);
+        var product = MatrixProduct(this, Views.View(vector, [vector.ShapeArray[0], 1], [vector.StridesArray[0], 1], vector.Offset));
+        var result = Views.View(product, [ShapeArray[0]], [1], 0);
+        product.Dispose();
         if (!Graph.IsRecording(this, vector)) return result;
         return Graph.Record("MvBackward0", result, [this, vector], [this, vector], (c, g) =>
             [c.NeedsInputGrad(0) ? g.Unsqueeze(1) * c.Saved(1).Unsqueeze(0) : null, c.NeedsInputGrad(1) ? c.Saved(0).T.Mv(g) : null]);
@@ -108,7 +123,9 @@ public sealed partial class Tensor
         long k = ShapeArray[0];
         var row = Views.View(this, [1, k], [0, StridesArray[0]], Offset);
         var column = Views.View(other, [k, 1], [other.StridesArray[0], 1], other.Offset);
-        var result = Views.View(MatrixProduct(row, column), [], [], 0);
+        var product = MatrixProduct(row, column);
+        var result = Views.View(product, [], [], 0);
+        product.Dispose();
         if (!Graph.IsRecording(this, other)) return result;
         return Graph.Record("DotBackward0", result, [this, other], [this, other], (c, g) =>
             [c.NeedsInputGrad(0) ? g * c.Saved(1) : null, c.NeedsInputGrad(1) ? g * c.Saved(0) : null]);
@@ -133,7 +150,11 @@ public sealed partial class Tensor
         var a3 = Views.View(a, [1, a.ShapeArray[0], a.ShapeArray[1]], [0, a.StridesArray[0], a.StridesArray[1]], a.Offset);
         var b3 = Views.View(b, [1, b.ShapeArray[0], b.ShapeArray[1]], [0, b.StridesArray[0], b.StridesArray[1]], b.Offset);
         var c3 = Kernels.Bmm(a3, b3, 1);
-        return Views.View(c3, [a.ShapeArray[0], b.ShapeArray[1]], [b.ShapeArray[1], 1], 0);
+        var c = Views.View(c3, [a.ShapeArray[0], b.ShapeArray[1]], [b.ShapeArray[1], 1], 0);
+        c3.Dispose(); // the view holds the storage now
+        a3.Dispose();
+        b3.Dispose();
+        return c;
     }
 
     private static (Tensor, Tensor) PromotePair(Tensor a, Tensor b)
