@@ -33,6 +33,17 @@ public sealed class TensorScope : IDisposable
 
     internal static void Track(Tensor tensor) => _current?._tensors.Add(tensor);
 
+    /// <summary>
+    /// Takes <paramref name="tensor"/> out of the innermost scope of this thread, if it was created there: for state
+    /// that outlives the scope it happens to be created in (module parameters, optimizer buffers).
+    /// </summary>
+    internal static void Untrack(Tensor tensor)
+    {
+        if (_current is not { } scope) return;
+        int index = scope._tensors.LastIndexOf(tensor);
+        if (index >= 0) scope._tensors.RemoveAt(index);
+    }
+
     /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
     public Tensor MoveToOuter(Tensor tensor)
     {
