@@ -8,6 +8,28 @@ namespace NativeGrad.Autograd;
 /// </summary>
 internal static class Engine
 {
+    /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
+    private sealed class Scratch
+    {
+        public readonly Dictionary<BackwardNode, int> Dependencies = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<BackwardNode> Stack = new();
+        public readonly PriorityQueue<BackwardNode, long> Ready = new();
+        public readonly List<BackwardNode> Order = [];
+        public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(ReferenceEqualityComparer.Instance);
+
+        public void Clear()
+        {
+            Dependencies.Clear();
+            Stack.Clear();
+            Ready.Clear();
+            Order.Clear();
+            Buffers.Clear();
+        }
+    }
+
+    // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
+    [ThreadStatic] private static Scratch? _idle;
+
     /// <param name="roots">The tensors to differentiate.</param>
     /// <param name="rootGrads">Their incoming gradients (same shapes).</param>
     /// <param name="retainGraph">Keep saved tensors for another backward.</param>
@@ -39,10 +61,27 @@ internal static class Engine
             }
         }
 
-        var order = TopologicalOrder(rootEdges);
+        var scratch = _idle ?? new Scratch();
+        _idle = null;
+        try
+        {
+            return Execute(scratch, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+        }
+        finally
+        {
+            bool huge = scratch.Order.Count > 65536; // do not keep a giant graph's capacity around
+            scratch.Clear();
+            if (!huge) _idle = scratch;
+        }
+    }
+
+    private static Tensor?[]? Execute(Scratch scratch, GradientEdge[] rootEdges, Tensor[] rootGrads, bool retainGraph, bool createGraph,
+                                      Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
+    {
+        var order = TopologicalOrder(scratch, rootEdges);
         HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(order, captures);
 
-        var buffers = new Dictionary<BackwardNode, Tensor?[]>(ReferenceEqualityComparer.Instance);
+        var buffers = scratch.Buffers;
         for (int i = 0; i < rootEdges.Length; i++)
             AddGrad(buffers, rootEdges[i], rootGrads[i]);
 
@@ -90,10 +129,10 @@ internal static class Engine
     }
 
     /// <summary>Kahn's algorithm over the graph reachable from the roots, latest-created node first among the ready ones.</summary>
-    private static List<BackwardNode> TopologicalOrder(GradientEdge[] rootEdges)
+    private static List<BackwardNode> TopologicalOrder(Scratch scratch, GradientEdge[] rootEdges)
     {
-        var dependencies = new Dictionary<BackwardNode, int>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<BackwardNode>();
+        var dependencies = scratch.Dependencies;
+        var stack = scratch.Stack;
         foreach (var edge in rootEdges)
         {
             if (edge.Node is { } root && dependencies.TryAdd(root, 0)) stack.Push(root);
@@ -109,8 +148,8 @@ internal static class Engine
             }
         }
 
-        var order = new List<BackwardNode>(dependencies.Count);
-        var ready = new PriorityQueue<BackwardNode, long>();
+        var order = scratch.Order;
+        var ready = scratch.Ready;
         foreach (var (node, count) in dependencies)
             if (count == 0) ready.Enqueue(node, -node.SequenceNr);
         while (ready.TryDequeue(out var node, out _))
