@@ -1,4 +1,4 @@
-// The whole pipeline. Usage: dotnet tool restore && dotnet cake --target=Test
+// The whole pipeline. Usage: dotnet tool restore && dotnet cake --target=Test   (targets: Native, Build, Test, Bench, Pack, PackSmoke)
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
 var nativeBuildDir = "./build/native";
@@ -30,11 +30,71 @@ Task("Bench")
     StartProcessOrFail("dotnet", $"run --project bench/NativeGrad.Benchmarks -c {configuration} -- --filter * --job short --artifacts artifacts/bench");
 });
 
-Task("Pack")
-    .Description("Packs the NuGet package (multi-runtime native binaries arrive with the packaging issue).")
+// ---- NuGet package (docs/packaging.md) ----
+// Pack: libnativegrad for linux-x64 (gcc), linux-arm64 (aarch64-linux-gnu-gcc) and win-x64 (mingw-w64), each in
+// build/pack/<rid>, staged in artifacts/runtimes/<rid>/native/, checked with objdump, then
+// artifacts/NativeGrad.<version>.nupkg + .snupkg. PackSmoke: the proof that the package works as a user gets it.
+// Needs Debian/Ubuntu toolchains; scripts/install-cross-toolchains.sh installs the missing ones (as root).
+var packageVersion = Argument("packageVersion", "");   // default: <Version> of NativeGrad.csproj
+var packBuildRoot = "./build/pack";
+var runtimesDir = "./artifacts/runtimes";
+var nativeRuntimes = new[]
+{
+    // rid, library file, extra CMake arguments
+    (Rid: "linux-x64", Lib: "libnativegrad.so", Args: "-DNG_PORTABLE_GLIBC=ON"),
+    (Rid: "linux-arm64", Lib: "libnativegrad.so", Args: "-DNG_PORTABLE_GLIBC=ON -DCMAKE_TOOLCHAIN_FILE=native/cmake/toolchain-aarch64-linux-gnu.cmake"),
+    (Rid: "win-x64", Lib: "libnativegrad.dll", Args: "-DNG_BUILD_TESTS=OFF -DCMAKE_TOOLCHAIN_FILE=native/cmake/toolchain-mingw-w64-x86_64.cmake"),
+};
+
+Task("NativeRuntimes")
+    .Description("Builds libnativegrad for linux-x64, linux-arm64 and win-x64 and stages them in artifacts/runtimes.")
     .Does(() =>
 {
-    throw new Exception("Pack: not yet. The multi-runtime NuGet package (linux-x64, linux-arm64, win-x64) is the packaging issue's work.");
+    if (!IsRunningOnLinux()) throw new Exception("Pack builds the three runtimes with Debian's gcc, aarch64 and mingw-w64 cross compilers: run it on Linux.");
+    StartProcessOrFail("bash", "scripts/install-cross-toolchains.sh");
+    CleanDirectory(runtimesDir);
+    foreach (var rt in nativeRuntimes)
+    {
+        var dir = $"{packBuildRoot}/{rt.Rid}";
+        var args = rt.Args.Replace("native/cmake/", MakeAbsolute(Directory("./native/cmake")).FullPath + "/");
+        Information($"== libnativegrad for {rt.Rid}");
+        StartProcessOrFail("cmake", $"-S . -B {dir} -DCMAKE_BUILD_TYPE=Release {args}");
+        StartProcessOrFail("cmake", $"--build {dir} -j 2");
+        EnsureDirectoryExists($"{runtimesDir}/{rt.Rid}/native");
+        CopyFile($"{dir}/{rt.Lib}", $"{runtimesDir}/{rt.Rid}/native/{rt.Lib}");
+    }
+    // The portable linux-x64 library (old glibc symbol versions) passes the C kernel tests here;
+    // linux-arm64's run under qemu in PackSmoke.
+    StartProcessOrFail("ctest", $"--test-dir {packBuildRoot}/linux-x64 --output-on-failure");
+    StartProcessOrFail("bash", $"scripts/check-native-abi.sh {runtimesDir}");
+});
+
+Task("Pack")
+    .Description("Packs artifacts/NativeGrad.<version>.nupkg (+ .snupkg) with the linux-x64, linux-arm64 and win-x64 native runtimes.")
+    .IsDependentOn("NativeRuntimes")
+    .Does(() =>
+{
+    var csproj = "./src/Managed/NativeGrad/NativeGrad.csproj";
+    var version = string.IsNullOrEmpty(packageVersion) ? XmlPeek(csproj, "/Project/PropertyGroup/Version") : packageVersion;
+    DeleteFiles("./artifacts/NativeGrad.*.nupkg");
+    DeleteFiles("./artifacts/NativeGrad.*.snupkg");
+    // Own output folders (build/pack/dotnet), so packing never touches the bin/obj of a developer's build.
+    StartProcessOrFail("dotnet", $"pack {csproj} -c Release -o artifacts --artifacts-path {packBuildRoot}/dotnet"
+        + $" -p:Version={version} -p:ContinuousIntegrationBuild=true -p:NativeGradSkipNative=true"
+        + $" -p:NativeGradRuntimesDir={MakeAbsolute(Directory(runtimesDir)).FullPath}/");
+    var nupkg = File($"./artifacts/NativeGrad.{version}.nupkg");
+    var size = new System.IO.FileInfo(nupkg.Path.FullPath).Length;
+    Information($"{nupkg.Path.GetFilename()}: {size} bytes ({size / 1048576.0:F2} MB)");
+    if (size >= 5 * 1024 * 1024) throw new Exception($"{nupkg.Path.GetFilename()} is {size} bytes: the package must stay under 5 MB");
+});
+
+Task("PackSmoke")
+    .Description("Pack, then the smoke test: objdump checks, the arm64 kernels under qemu, a fresh consumer project using the package.")
+    .IsDependentOn("Pack")
+    .Does(() =>
+{
+    var version = string.IsNullOrEmpty(packageVersion) ? XmlPeek("./src/Managed/NativeGrad/NativeGrad.csproj", "/Project/PropertyGroup/Version") : packageVersion;
+    StartProcessOrFail("bash", $"scripts/smoke-test-package.sh artifacts/NativeGrad.{version}.nupkg {packBuildRoot}/linux-arm64");
 });
 
 void StartProcessOrFail(string tool, string arguments)

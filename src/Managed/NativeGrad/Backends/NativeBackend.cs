@@ -124,7 +124,7 @@ internal static class NativeLibraryResolver
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name != NativeMethods.Library) return 0;
-        string file = OperatingSystem.IsWindows() ? "nativegrad.dll" : OperatingSystem.IsMacOS() ? "libnativegrad.dylib" : "libnativegrad.so";
+        string file = OperatingSystem.IsWindows() ? "libnativegrad.dll" : OperatingSystem.IsMacOS() ? "libnativegrad.dylib" : "libnativegrad.so";
         var candidates = new List<string>();
         string? overridePath = Environment.GetEnvironmentVariable("NATIVEGRAD_NATIVE_PATH");
         if (!string.IsNullOrEmpty(overridePath)) candidates.Add(Directory.Exists(overridePath) ? Path.Combine(overridePath, file) : overridePath);

@@ -7,7 +7,9 @@ namespace NativeGrad.Backends;
 /// <summary>Source-generated bindings to native/include/nativegrad.h. Blittable arguments only.</summary>
 internal static unsafe partial class NativeMethods
 {
-    public const string Library = "nativegrad";
+    /// <summary>libnativegrad.so / .dylib / .dll (the "lib" prefix on Windows too: "nativegrad.dll" would clash with
+    /// NativeGrad.dll on a case-insensitive file system).</summary>
+    public const string Library = "libnativegrad";
 
     [LibraryImport(Library, EntryPoint = "ng_version")] public static partial int Version();
     [LibraryImport(Library, EntryPoint = "ng_last_error")] public static partial byte* LastError();
