@@ -88,6 +88,46 @@ int main(void) {
     EXPECT_ERR(ng_col2im(NG_F32, 1, 1, 3, 3, 2, 2, 1, 1, -1, 0, x, y), NG_ERR_INVALID_ARGUMENT);
     EXPECT_ERR(ng_maxpool2d(NG_F32, 1, 1, 3, 3, 2, 2, 1, 1, x, y, NULL), NG_ERR_INVALID_ARGUMENT);
 
+    /* sizes whose bytes cannot exist: rejected before any pointer is touched */
+    EXPECT_ERR(ng_unary(NG_F64, NG_UNARY_EXP, INT64_MAX / 4, x, y, 0, 0), NG_ERR_INVALID_ARGUMENT);
+    EXPECT_ERR(ng_fill(NG_F32, INT64_MAX / 2, y, 0), NG_ERR_INVALID_ARGUMENT);
+    EXPECT_ERR(ng_softmax(NG_F64, 0, INT64_MAX / 8, 2, x, y), NG_ERR_INVALID_ARGUMENT);
+    EXPECT_ERR(ng_reduce(NG_F64, NG_REDUCE_SUM, 1, INT64_MAX / 4, 1, x, y), NG_ERR_INVALID_ARGUMENT);
+    {
+        int64_t sh[2] = {2, 2}, huge[2] = {INT64_MAX / 8, 1}, one[2] = {2, 1};
+        EXPECT_ERR(ng_binary(NG_F64, NG_BINARY_ADD, 2, sh, x, huge, x, one, y), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_copy_strided(NG_F64, 2, sh, x, one, y, huge), NG_ERR_INVALID_ARGUMENT);
+        int64_t idx[1] = {0};
+        EXPECT_ERR(ng_index_select(NG_F32, 1, INT64_MAX / 2, 1, x, idx, 1, y), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_gather(NG_F32, 1, 1, INT64_MAX / 4, x, idx, y), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_gemm(NG_F64, 0, 0, 2, 2, 2, 1, x, INT64_MAX / 8, 0, x, 2, 0, 0, y, 2, 0, 1), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_im2col(NG_F32, 1, 1, INT64_MAX / 8, 1, 1, 1, 1, 1, 0, 0, x, y), NG_ERR_INVALID_ARGUMENT);
+    }
+    /* outputs that alias inputs other than as documented */
+    {
+        float a[32] = {0};
+        int64_t sh[2] = {2, 2}, c[2] = {2, 1}, tr[2] = {1, 2}, bc[2] = {0, 1};
+        EXPECT_ERR(ng_unary(NG_F32, NG_UNARY_EXP, 8, a, a + 1, 0, 0), NG_ERR_INVALID_ARGUMENT);
+        CHECK(ng_unary(NG_F32, NG_UNARY_EXP, 8, a, a, 0, 0) == NG_OK, "unary in place");
+        CHECK(ng_binary(NG_F32, NG_BINARY_ADD, 2, sh, a, c, a + 8, c, a) == NG_OK, "binary into contiguous a");
+        CHECK(ng_binary(NG_F32, NG_BINARY_ADD, 2, sh, a + 8, c, a, c, a) == NG_OK, "binary into contiguous b");
+        EXPECT_ERR(ng_binary(NG_F32, NG_BINARY_ADD, 2, sh, a, tr, a + 8, c, a), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_binary(NG_F32, NG_BINARY_ADD, 2, sh, a, bc, a + 8, c, a), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_binary(NG_F32, NG_BINARY_ADD, 2, sh, a + 1, c, a + 8, c, a), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_reduce(NG_F32, NG_REDUCE_SUM, 1, 4, 1, a, a + 3), NG_ERR_INVALID_ARGUMENT);
+        CHECK(ng_softmax(NG_F32, 1, 2, 4, a, a) == NG_OK, "softmax in place");
+        EXPECT_ERR(ng_softmax(NG_F32, 0, 2, 4, a, a + 4), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_gemm(NG_F32, 0, 0, 2, 2, 2, 1, a, 2, 0, a + 8, 2, 0, 0, a + 2, 2, 0, 1), NG_ERR_INVALID_ARGUMENT);
+        int64_t idx[4] = {0, 1, 0, 1};
+        EXPECT_ERR(ng_index_select(NG_F32, 1, 4, 2, a, idx, 2, a + 6), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_scatter_add(NG_F32, 1, 2, 2, a, idx, a + 1), NG_ERR_INVALID_ARGUMENT);
+        EXPECT_ERR(ng_im2col(NG_F32, 1, 1, 3, 3, 2, 2, 1, 1, 0, 0, a, a + 4), NG_ERR_INVALID_ARGUMENT);
+        /* a destination that writes one element twice */
+        int64_t sh3[2] = {2, 3}, ov[2] = {2, 1}, ok[2] = {1, 2};
+        EXPECT_ERR(ng_copy_strided(NG_F32, 2, sh3, a, c, a + 16, ov), NG_ERR_INVALID_ARGUMENT);
+        CHECK(ng_copy_strided(NG_F32, 2, sh, a, c, a + 16, ok) == NG_OK, "transposed destination");
+    }
+
     /* thread count round trip */
     int t0 = ng_get_threads();
     CHECK(ng_set_threads(1) == NG_OK && ng_get_threads() == 1, "set 1 thread");

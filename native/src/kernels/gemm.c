@@ -224,6 +224,11 @@ static ng_status gemm_one(const ng_gemm_desc *d, size_t es, const char *A, int64
     return NG_OK;
 }
 
+/* Matrix i of a batch. A and B may be NULL when they are not read (K == 0): no arithmetic on NULL then. */
+static inline const char *batch_entry(const void *p, int64_t i, int64_t stride, size_t es) {
+    return p ? (const char *)p + (size_t)(i * stride) * es : NULL;
+}
+
 typedef struct batch_ctx {
     const ng_gemm_desc *d;
     size_t es;
@@ -237,8 +242,8 @@ typedef struct batch_ctx {
 static void batch_task(void *vctx, int64_t b, int64_t e) {
     batch_ctx *c = (batch_ctx *)vctx;
     for (int64_t i = b; i < e; i++) {
-        ng_status st = gemm_one(c->d, c->es, c->A + (size_t)(i * c->sa) * c->es, c->rsa, c->csa,
-                                c->B + (size_t)(i * c->sb) * c->es, c->rsb, c->csb,
+        ng_status st = gemm_one(c->d, c->es, batch_entry(c->A, i, c->sa, c->es), c->rsa, c->csa,
+                                batch_entry(c->B, i, c->sb, c->es), c->rsb, c->csb,
                                 c->C + (size_t)(i * c->sc) * c->es, c->ldc, c->M, c->N, c->K, c->alpha, c->beta, 0);
         if (st != NG_OK) atomic_store(&c->failed, 1);
     }
@@ -271,8 +276,8 @@ ng_status ng_gemm_run(int dtype, int trans_a, int trans_b, int64_t M, int64_t N,
         return NG_OK;
     }
     for (int64_t i = 0; i < batch; i++) {
-        ng_status st = gemm_one(d, es, (const char *)A + (size_t)(i * stride_a) * es, rsa, csa,
-                                (const char *)B + (size_t)(i * stride_b) * es, rsb, csb,
+        ng_status st = gemm_one(d, es, batch_entry(A, i, stride_a, es), rsa, csa,
+                                batch_entry(B, i, stride_b, es), rsb, csb,
                                 (char *)C + (size_t)(i * stride_c) * es, ldc, M, N, K, alpha, beta, par);
         if (st != NG_OK) return ng_fail(st, "ng_gemm: out of memory for packing buffers");
     }

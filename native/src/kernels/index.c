@@ -1,6 +1,9 @@
 /*
  * index.c - index_select / index_add / gather / scatter_add (indices validated by the API layer).
  * Parallel splits never let two tasks write the same output element, so results are deterministic.
+ * Every index is read once and range-checked again where it is used: if another thread rewrites the index array
+ * after the API layer validated it (a data race in the caller), a stale index reads as 0 / adds nothing instead
+ * of reaching outside x or y.
  */
 #include "ng_internal.h"
 #include "ng_threadpool.h"
@@ -21,8 +24,9 @@ static void select_task(void *v, int64_t b, int64_t e) {
     const idx_ctx *c = (const idx_ctx *)v;
     const size_t row = (size_t)c->inner * c->es;
     for (int64_t t = b; t < e; t++) {
-        const int64_t o = t / c->nidx, j = t % c->nidx;
-        memcpy(c->y + (size_t)t * row, c->x + (size_t)(o * c->dim + c->idx[j]) * row, row);
+        const int64_t o = t / c->nidx, j = t % c->nidx, k = c->idx[j];
+        if (NG_UNLIKELY((uint64_t)k >= (uint64_t)c->dim)) { memset(c->y + (size_t)t * row, 0, row); continue; }
+        memcpy(c->y + (size_t)t * row, c->x + (size_t)(o * c->dim + k) * row, row);
     }
 }
 
@@ -45,8 +49,10 @@ void ng_index_select_run(size_t es, int64_t outer, int64_t dim, int64_t inner, c
             const T *x = (const T *)c->x + o * c->nidx * c->inner + i0;                               \
             T *y = (T *)c->y + o * c->dim * c->inner + i0;                                            \
             for (int64_t j = 0; j < c->nidx; j++) {                                                   \
+                const int64_t k = c->idx[j];                                                          \
+                if (NG_UNLIKELY((uint64_t)k >= (uint64_t)c->dim)) continue;                           \
                 const T *xr = x + j * c->inner;                                                       \
-                T *yr = y + c->idx[j] * c->inner;                                                     \
+                T *yr = y + k * c->inner;                                                             \
                 for (int64_t i = 0; i < w; i++) yr[i] += xr[i];                                       \
             }                                                                                         \
         }                                                                                             \
@@ -73,8 +79,8 @@ void ng_index_add_run(int dtype, int64_t outer, int64_t dim, int64_t inner, cons
         const T *x = (const T *)c->x;                                                                 \
         T *y = (T *)c->y;                                                                             \
         for (int64_t t = b; t < e; t++) {                                                             \
-            const int64_t o = t / c->inner, i = t % c->inner;                                         \
-            y[t] = x[(o * c->dim + c->idx[t]) * c->inner + i];                                        \
+            const int64_t o = t / c->inner, i = t % c->inner, k = c->idx[t];                          \
+            y[t] = NG_LIKELY((uint64_t)k < (uint64_t)c->dim) ? x[(o * c->dim + k) * c->inner + i] : (T)0; \
         }                                                                                             \
     }                                                                                                 \
     static void scatter_add_task_##SUF(void *v, int64_t b, int64_t e) {                              \
@@ -82,8 +88,8 @@ void ng_index_add_run(int dtype, int64_t outer, int64_t dim, int64_t inner, cons
         const T *x = (const T *)c->x;                                                                 \
         T *y = (T *)c->y;                                                                             \
         for (int64_t t = b; t < e; t++) {                                                             \
-            const int64_t o = t / c->inner, i = t % c->inner;                                         \
-            y[(o * c->dim + c->idx[t]) * c->inner + i] += x[t];                                       \
+            const int64_t o = t / c->inner, i = t % c->inner, k = c->idx[t];                          \
+            if (NG_LIKELY((uint64_t)k < (uint64_t)c->dim)) y[(o * c->dim + k) * c->inner + i] += x[t]; \
         }                                                                                             \
     }
 GATHER(float, f32)
