@@ -25,7 +25,7 @@ public sealed partial class Tensor : IDisposable
     internal readonly long[] ShapeArray;
     internal readonly long[] StridesArray;
     internal readonly long Offset;
-    private bool _disposed;
+    private int _disposed; // 1 once disposed; set with Interlocked so concurrent Disposes release the storage once
 
     // Autograd state.
     private bool _requiresGrad;
@@ -99,7 +99,7 @@ public sealed partial class Tensor : IDisposable
     private readonly bool _contiguous;
 
     /// <summary>True once the tensor was disposed; using it then throws <see cref="ObjectDisposedException"/>.</summary>
-    public bool IsDisposed => _disposed;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     internal int StorageVersion => Storage.Version;
 
@@ -108,7 +108,7 @@ public sealed partial class Tensor : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if (_disposed) ThrowDisposed();
+            if (_disposed != 0) ThrowDisposed();
             return (byte*)Storage.Pointer + Offset * DType.ElementSize();
         }
     }
@@ -117,14 +117,13 @@ public sealed partial class Tensor : IDisposable
 
     internal void ThrowIfDisposed()
     {
-        if (_disposed) ThrowDisposed();
+        if (_disposed != 0) ThrowDisposed();
     }
 
     /// <summary>Returns the storage to the pool (once every view and saved copy is gone). Disposing twice is harmless.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Storage.Release();
     }
 

@@ -29,7 +29,12 @@ namespace NativeGrad.Ops
     /// <summary>Views without graph recording (internal building blocks).</summary>
     internal static class Views
     {
-        public static Tensor View(Tensor t, long[] shape, long[] strides, long offset) => new(t.Storage, shape, strides, offset, t.DType);
+        public static Tensor View(Tensor t, long[] shape, long[] strides, long offset)
+        {
+            t.ThrowIfDisposed();
+            Shapes.NumElements(shape); // no negative sizes, and the element count fits a long (expand could ask for more)
+            return new(t.Storage, shape, strides, offset, t.DType);
+        }
 
         public static Tensor PermuteView(Tensor t, int[] perm)
         {

@@ -22,6 +22,7 @@ internal static class BufferPool
     private static readonly long[] RetainedBytes = new long[MaxPooledClassLog2 + 1];
     private static long _liveBytes;
     private static long _liveBuffers;
+    private static long _pooledBuffers;
 
     private static ConcurrentStack<byte[]>[] CreateClasses()
     {
@@ -35,6 +36,9 @@ internal static class BufferPool
 
     /// <summary>Buffers currently rented out.</summary>
     public static long LiveBuffers => Interlocked.Read(ref _liveBuffers);
+
+    /// <summary>Buffers held by the pool for reuse.</summary>
+    public static long PooledBuffers => Interlocked.Read(ref _pooledBuffers);
 
     /// <summary>Bytes held by the pool for reuse.</summary>
     public static long PooledBytes
@@ -56,15 +60,20 @@ internal static class BufferPool
     /// <summary>Rents an array able to hold <paramref name="bytes"/> bytes at a 64-byte aligned offset.</summary>
     public static byte[] Rent(long bytes, out int alignedOffset)
     {
+        // Checked first: `bytes + Alignment` must not wrap around (a wrapped size once allocated a few bytes for
+        // a tensor of 2^61 elements).
+        if (bytes < 0 || bytes > Array.MaxLength - Alignment)
+            throw new OutOfMemoryException($"A tensor of {bytes} bytes is larger than a single .NET array can hold ({Array.MaxLength - Alignment} bytes).");
         int cls = ClassOf(bytes);
         byte[]? array = null;
         if (cls <= MaxPooledClassLog2 && Classes[cls].TryPop(out array))
+        {
             Interlocked.Add(ref RetainedBytes[cls], -array.LongLength);
+            Interlocked.Decrement(ref _pooledBuffers);
+        }
         if (array is null)
         {
             long size = (cls <= MaxPooledClassLog2 ? 1L << cls : bytes) + Alignment;
-            if (size > Array.MaxLength)
-                throw new OutOfMemoryException($"A tensor of {bytes} bytes is larger than a single .NET array can hold.");
             array = GC.AllocateUninitializedArray<byte>((int)size, pinned: true);
         }
         Interlocked.Add(ref _liveBytes, array.LongLength);
@@ -85,6 +94,7 @@ internal static class BufferPool
             Interlocked.Add(ref RetainedBytes[cls], -array.LongLength);
             return; // the GC takes it
         }
+        Interlocked.Increment(ref _pooledBuffers);
         Classes[cls].Push(array);
     }
 
@@ -100,7 +110,11 @@ internal static class BufferPool
     {
         for (int i = 0; i < Classes.Length; i++)
         {
-            while (Classes[i].TryPop(out var a)) Interlocked.Add(ref RetainedBytes[i], -a.LongLength);
+            while (Classes[i].TryPop(out var a))
+            {
+                Interlocked.Add(ref RetainedBytes[i], -a.LongLength);
+                Interlocked.Decrement(ref _pooledBuffers);
+            }
         }
     }
 

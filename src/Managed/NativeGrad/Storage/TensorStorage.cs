@@ -33,20 +33,58 @@ internal sealed unsafe class TensorStorage
         if (_array is not null) BufferPool.Forget(_array.LongLength);
     }
 
-    /// <summary>A stable pointer to the first byte (the array is pinned).</summary>
+    /// <summary>
+    /// A stable pointer to the first byte (the array is pinned). The array stays reachable from this thread for
+    /// the kernel call that follows (<see cref="InFlightArrays"/>), even if its tensor is collected or disposed
+    /// meanwhile.
+    /// </summary>
     public void* Pointer
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             var array = _array ?? throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
+            InFlightArrays.Touch(array);
             return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)) + _offset;
         }
     }
 
-    public bool IsReleased => _array is null;
+    public bool IsReleased => Volatile.Read(ref _array) is null;
 
     public void Retain() => Interlocked.Increment(ref _holders);
+
+    /// <summary>
+    /// Takes a reference unless the storage was already released (a released storage is never revived): the
+    /// buffer then cannot go back to the pool, and on to another tensor, before <see cref="Release"/>.
+    /// </summary>
+    public bool TryRetain()
+    {
+        int holders = Volatile.Read(ref _holders);
+        while (holders > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _holders, holders + 1, holders);
+            if (seen == holders) return !IsReleased || ReleaseAndFail();
+            holders = seen;
+        }
+        return false;
+    }
+
+    private bool ReleaseAndFail()
+    {
+        Release();
+        return false;
+    }
+
+    /// <summary>
+    /// Holds the storage for a write into existing memory (in-place ops): a <c>Dispose</c> racing on another thread
+    /// cannot hand the buffer to a new tensor while the write runs. Throws <see cref="ObjectDisposedException"/> if
+    /// the storage is already released.
+    /// </summary>
+    public Lease Hold()
+    {
+        if (!TryRetain()) throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
+        return new Lease(this);
+    }
 
     public void Release()
     {
@@ -55,5 +93,41 @@ internal sealed unsafe class TensorStorage
         if (array is null) return;
         GC.SuppressFinalize(this);
         BufferPool.Return(array);
+    }
+
+    /// <summary>A reference taken by <see cref="Hold"/>, given back by Dispose.</summary>
+    public readonly struct Lease(TensorStorage storage) : IDisposable
+    {
+        public void Dispose() => storage.Release();
+    }
+}
+
+/// <summary>
+/// The arrays whose pointers this thread handed out most recently. A kernel call takes raw pointers, and the JIT
+/// may consider a tensor dead as soon as its pointer was read: without a reference somewhere, a GC during the
+/// call (another thread allocating, or the P/Invoke transition) could collect an undisposed tensor's array while
+/// native code still reads or writes it. Every operand of a call is among the last few pointers taken on the
+/// calling thread, so a small ring of strong references keeps them alive until later calls push them out.
+/// </summary>
+internal static class InFlightArrays
+{
+    private const int Slots = 16; // far more operands than any single kernel call takes
+    [ThreadStatic] private static byte[]?[]? _ring;
+    [ThreadStatic] private static int _next;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Touch(byte[] array)
+    {
+        var ring = _ring ??= new byte[]?[Slots];
+        int last = (_next - 1) & (Slots - 1);
+        if (ReferenceEquals(ring[last], array)) return;
+        ring[_next] = array;
+        _next = (_next + 1) & (Slots - 1);
+    }
+
+    /// <summary>Drops this thread's references (used by <see cref="Diagnostics.TrimPool"/>).</summary>
+    public static void Clear()
+    {
+        if (_ring is { } ring) Array.Clear(ring);
     }
 }
