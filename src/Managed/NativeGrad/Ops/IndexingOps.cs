@@ -119,6 +119,8 @@ public sealed partial class Tensor
         int d = Shapes.WrapDim(dim, Dim, "index_select");
         if (index.Dim > 1) throw new ArgumentException($"index_select: Index is supposed to be a vector, got shape {Shapes.Format(index.Shape)}");
         var idx = CheckIndex(index, Dim == 0 ? 1 : ShapeArray[d], "index_select", "index");
+        if (Dim == 0 && idx.NumElements != 1) // else the 0-d result would be left unwritten (found by the managed fuzz test)
+            throw new IndexOutOfRangeException($"index_select(): Index to scalar can have only 1 value, got {idx.NumElements} value(s)");
         var result = Kernels.IndexSelect(this, d, idx);
         if (Dim > 0 && index.Dim == 0) result = Views.View(result, Shapes.Scalar, Shapes.Scalar, 0);
         if (!Graph.IsRecording(this)) return result;

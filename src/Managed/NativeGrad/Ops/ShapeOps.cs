@@ -134,7 +134,7 @@ namespace NativeGrad
         }
 
         /// <summary>The transpose of a matrix (dims 0 and 1 of a 2-D tensor; a 0-D or 1-D tensor is returned as is).</summary>
-        public Tensor T => Dim < 2 ? this : Transpose(0, 1);
+        public Tensor T => Dim >= 2 ? Transpose(0, 1) : !IsDisposed ? this : throw new ObjectDisposedException(nameof(Tensor), "This tensor was disposed.");
 
         /// <summary>Reorders the dims (a view).</summary>
         public Tensor Permute(params long[] dims)
@@ -239,6 +239,7 @@ namespace NativeGrad
         /// <summary>Sums a broadcast gradient back to <paramref name="shape"/> (PyTorch's <c>sum_to_size</c>), differentiably.</summary>
         public Tensor SumToShape(long[] shape)
         {
+            ThrowIfDisposed();
             if (Shapes.SameShape(Shape, shape)) return this;
             int lead = Dim - shape.Length;
             var dims = new List<long>();
@@ -314,6 +315,7 @@ namespace NativeGrad
         {
             get
             {
+                ThrowIfDisposed(); // t[] is t itself: a disposed t must still refuse
                 if (indices.Length > Dim) throw new IndexOutOfRangeException($"too many indices for tensor of dimension {Dim}");
                 var t = this;
                 foreach (long i in indices) t = t.Select(0, i);
