@@ -125,6 +125,21 @@ void *ng_scratch(int slot, size_t bytes) {
 }
 
 /* --------------------------------------------------------------------------------------------- pool */
+/*
+ * Job hand-out. One 64-bit word carries the job id (high 32 bits), the next unclaimed chunk (16 bits) and the
+ * chunk count (low 16 bits; ng_parallel_for makes at most 4 chunks per thread, so 16 bits are plenty). A thread
+ * claims a chunk with a CAS that also checks the job id, so a worker that wakes late can never claim work of a
+ * job that is over, or of the next one. Once a chunk of job J is claimed, J cannot finish before that chunk is
+ * reported done, so J's description (fn, ctx, n, chunk) is stable while the claimer reads it.
+ * The caller waits for the chunks to be done, not for the workers to check in: a worker that is parked, or
+ * descheduled on a loaded machine, costs nothing when the caller (or the other workers) did all the work.
+ */
+#define NG_JOB_WORD(id, next, nch) (((uint64_t)(id) << 32) | ((uint64_t)(next) << 16) | (uint64_t)(nch))
+#define NG_JOB_ID(w) ((uint32_t)((w) >> 32))
+#define NG_JOB_NEXT(w) ((uint32_t)((w) >> 16) & 0xffffu)
+#define NG_JOB_NCH(w) ((uint32_t)(w) & 0xffffu)
+#define NG_MAX_CHUNKS 0xffff
+
 typedef struct ng_pool {
     _Atomic int busy;            /* a parallel region is running (or the pool is being resized) */
     int nthreads;                /* total including the caller */
@@ -133,51 +148,53 @@ typedef struct ng_pool {
     ng_mutex_t mu;
     ng_cond_t cv;
     int sleeping;                /* guarded by mu */
-    _Atomic uint64_t gen;        /* bumped once per job (and on shutdown) */
     _Atomic int shutdown;
-    /* current job: written before gen is bumped (release), read after (acquire) */
+    /* current job: written before the job word is published (release), read after a claim (acquire) */
     ng_task_fn fn;
     void *ctx;
     int64_t n, chunk;
-    _Atomic int64_t next;
-    _Atomic int pending;         /* workers that have not yet finished the current job */
+    _Atomic uint64_t word;       /* id | next chunk | chunk count, see above */
+    _Atomic uint32_t done;       /* chunks of the current job finished */
 } ng_pool;
 
 static ng_pool P;
 static int pool_state;
 
-static void run_chunks(void) {
-    const int64_t n = P.n, chunk = P.chunk;
-    ng_task_fn fn = P.fn;
-    void *ctx = P.ctx;
+/* Runs chunks of job `id` until none is left (or the job is no longer current). */
+static void run_chunks(uint32_t id) {
+    uint64_t w = atomic_load_explicit(&P.word, memory_order_acquire);
     for (;;) {
-        int64_t b = atomic_fetch_add_explicit(&P.next, chunk, memory_order_relaxed);
-        if (b >= n) break;
-        int64_t e = n - b < chunk ? n : b + chunk;
-        fn(ctx, b, e);
+        if (NG_JOB_ID(w) != id || NG_JOB_NEXT(w) >= NG_JOB_NCH(w)) return;
+        if (!atomic_compare_exchange_weak_explicit(&P.word, &w, w + ((uint64_t)1 << 16), memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* w was reloaded */
+        const int64_t b = (int64_t)NG_JOB_NEXT(w) * P.chunk;
+        const int64_t e = P.n - b < P.chunk ? P.n : b + P.chunk;
+        P.fn(P.ctx, b, e);
+        atomic_fetch_add_explicit(&P.done, 1, memory_order_release);
+        w = atomic_load_explicit(&P.word, memory_order_acquire);
     }
 }
 
-static void worker_loop(uint64_t seen) {
+static void worker_loop(uint32_t seen) {
     for (;;) {
-        uint64_t g;
+        uint64_t w;
         int spins = 0;
-        while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) {
+        while (NG_JOB_ID(w = atomic_load_explicit(&P.word, memory_order_acquire)) == seen) {
             if (++spins < NG_SPIN_WORKER) {
                 ng_cpu_relax();
                 continue;
             }
             ng_mutex_lock(&P.mu);
             P.sleeping++;
-            while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) ng_cond_wait(&P.cv, &P.mu);
+            while (NG_JOB_ID(w = atomic_load_explicit(&P.word, memory_order_acquire)) == seen) ng_cond_wait(&P.cv, &P.mu);
             P.sleeping--;
             ng_mutex_unlock(&P.mu);
             break;
         }
-        seen = g;
+        seen = NG_JOB_ID(w);
         if (atomic_load_explicit(&P.shutdown, memory_order_acquire)) break;
-        run_chunks();
-        atomic_fetch_sub_explicit(&P.pending, 1, memory_order_release);
+        run_chunks(seen);
     }
     scratch_free(tls_scratch);
     tls_scratch = NULL;
@@ -186,13 +203,23 @@ static void worker_loop(uint64_t seen) {
 #endif
 }
 
+/* Publishes a new job word (id + 1) and wakes parked workers. Called with busy held. */
+static uint32_t publish(uint32_t nch) {
+    const uint32_t id = NG_JOB_ID(atomic_load_explicit(&P.word, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&P.word, NG_JOB_WORD(id, 0, nch), memory_order_release);
+    ng_mutex_lock(&P.mu);
+    if (P.sleeping) ng_cond_broadcast(&P.cv);
+    ng_mutex_unlock(&P.mu);
+    return id;
+}
+
 #if defined(_WIN32)
 static DWORD WINAPI worker_main(LPVOID arg) {
-    worker_loop((uint64_t)(uintptr_t)arg);
+    worker_loop((uint32_t)(uintptr_t)arg);
     return 0;
 }
-static int thread_start(ng_thread_t *t, uint64_t gen) {
-    *t = CreateThread(NULL, 0, worker_main, (LPVOID)(uintptr_t)gen, 0, NULL);
+static int thread_start(ng_thread_t *t, uint32_t id) {
+    *t = CreateThread(NULL, 0, worker_main, (LPVOID)(uintptr_t)id, 0, NULL);
     return *t ? 0 : -1;
 }
 static void thread_join(ng_thread_t t) {
@@ -201,11 +228,11 @@ static void thread_join(ng_thread_t t) {
 }
 #else
 static void *worker_main(void *arg) {
-    worker_loop((uint64_t)(uintptr_t)arg);
+    worker_loop((uint32_t)(uintptr_t)arg);
     return NULL;
 }
-static int thread_start(ng_thread_t *t, uint64_t gen) {
-    return pthread_create(t, NULL, worker_main, (void *)(uintptr_t)gen) == 0 ? 0 : -1;
+static int thread_start(ng_thread_t *t, uint32_t id) {
+    return pthread_create(t, NULL, worker_main, (void *)(uintptr_t)id) == 0 ? 0 : -1;
 }
 static void thread_join(ng_thread_t t) { pthread_join(t, NULL); }
 #endif
@@ -215,10 +242,10 @@ static int pool_start(int n) {
     if (n < 1) n = 1;
     if (n > NG_MAX_THREADS) n = NG_MAX_THREADS;
     atomic_store(&P.shutdown, 0);
-    uint64_t g = atomic_load(&P.gen);
+    const uint32_t id = NG_JOB_ID(atomic_load(&P.word));
     int ok = 0;
     for (int i = 0; i < n - 1; i++) {
-        if (thread_start(&P.threads[ok], g) != 0) break;
+        if (thread_start(&P.threads[ok], id) != 0) break;
         ok++;
     }
     P.nworkers = ok;
@@ -229,7 +256,7 @@ static int pool_start(int n) {
 static void pool_stop(void) {
     if (P.nworkers == 0) return;
     atomic_store(&P.shutdown, 1);
-    atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
+    publish(0); /* a job with no chunks: wakes every worker, which then sees the shutdown flag */
     ng_mutex_lock(&P.mu);
     ng_cond_broadcast(&P.cv);
     ng_mutex_unlock(&P.mu);
@@ -316,19 +343,17 @@ void ng_parallel_for(int64_t n, int64_t grain, ng_task_fn fn, void *ctx) {
     int64_t chunk = (n + target - 1) / target;
     if (chunk < grain) chunk = grain;
     if ((grain & 63) == 0) chunk = (chunk + 63) & ~(int64_t)63; /* keep SIMD-friendly chunk boundaries */
+    if ((n + chunk - 1) / chunk > NG_MAX_CHUNKS) chunk = (n + NG_MAX_CHUNKS - 1) / NG_MAX_CHUNKS;
+    const uint32_t nch = (uint32_t)((n + chunk - 1) / chunk);
     P.fn = fn;
     P.ctx = ctx;
     P.n = n;
     P.chunk = chunk;
-    atomic_store_explicit(&P.next, 0, memory_order_relaxed);
-    atomic_store_explicit(&P.pending, P.nworkers, memory_order_relaxed);
-    atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
-    ng_mutex_lock(&P.mu);
-    if (P.sleeping) ng_cond_broadcast(&P.cv);
-    ng_mutex_unlock(&P.mu);
-    run_chunks();
+    atomic_store_explicit(&P.done, 0, memory_order_relaxed);
+    const uint32_t id = publish(nch);
+    run_chunks(id);
     int spins = 0;
-    while (atomic_load_explicit(&P.pending, memory_order_acquire) != 0) {
+    while (atomic_load_explicit(&P.done, memory_order_acquire) != nch) {
         if (++spins > NG_SPIN_MAIN) {
             ng_yield();
             spins = 0;
