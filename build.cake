@@ -22,6 +22,10 @@ Task("Test")
     .IsDependentOn("Build")
     .Does(() => DotNetTest("./NativeGrad.sln", new DotNetTestSettings { Configuration = configuration, NoBuild = true }));
 
+Task("Fuzz")
+    .Description("Fuzzes the C ABI with libFuzzer (clang, ASan + UBSan) for --fuzzSeconds (default 60); crash inputs go to fuzz/regressions.")
+    .Does(() => StartProcessOrFail("bash", $"fuzz/run.sh {Argument("fuzzSeconds", 60)}"));
+
 Task("Bench")
     .Description("Runs a short BenchmarkDotNet job of every benchmark and writes the tables to artifacts/bench.")
     .IsDependentOn("Build")

@@ -1,7 +1,7 @@
 /*
  * replay.c - runs saved inputs through the fuzz target without libFuzzer, so any compiler builds it:
  * `ng_fuzz_replay DIR_OR_FILE...`. ctest runs fuzz/regressions (every input that ever crashed the target)
- * and fuzz/corpus (the seed corpus) this way, in the plain and in the sanitized build.
+ * this way, in the plain and in the sanitized build.
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L

@@ -22,12 +22,13 @@ typedef struct conv_ctx {
         const int64_t KK = c->KH * c->KW, L = c->OH * c->OW;                                          \
         for (int64_t r = b; r < e; r++) { /* r = (n*C + ch)*KK + kh*KW + kw */                       \
             const int64_t kw = r % c->KW, kh = (r / c->KW) % c->KH, plane = r / KK;                   \
-            const T *x = (const T *)c->in + plane * c->H * c->W;                                      \
+            /* x may be NULL when H or W is 0 (all padding): no arithmetic on it then */              \
+            const T *x = c->in ? (const T *)c->in + plane * c->H * c->W : NULL;                       \
             T *col = (T *)c->out + r * L;                                                             \
             for (int64_t oh = 0; oh < c->OH; oh++) {                                                  \
                 const int64_t ih = oh * c->SH - c->PH + kh;                                           \
                 T *o = col + oh * c->OW;                                                              \
-                if (ih < 0 || ih >= c->H) {                                                           \
+                if (ih < 0 || ih >= c->H || !x) {                                                     \
                     for (int64_t ow = 0; ow < c->OW; ow++) o[ow] = 0;                                 \
                     continue;                                                                         \
                 }                                                                                     \
