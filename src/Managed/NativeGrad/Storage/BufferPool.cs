@@ -8,7 +8,7 @@ namespace NativeGrad.Storage;
 /// <summary>
 /// Memory for tensor data: arrays on the pinned object heap, pooled by power-of-two size class.
 /// Pinned arrays give native code stable pointers without GCHandles, and the GC still sees them: a buffer whose
-/// tensor was never disposed is simply collected, so forgetting Dispose costs pool reuse, never a leak.
+/// tensor was never disposed comes back through the storage's finalizer (or is collected): never a leak.
 /// </summary>
 internal static class BufferPool
 {
@@ -98,7 +98,7 @@ internal static class BufferPool
         Classes[cls].Push(array);
     }
 
-    /// <summary>Called when a storage was collected without being disposed: the bytes are no longer live.</summary>
+    /// <summary>Called when a storage was collected without being disposed and its array is left to the GC: the bytes are no longer live.</summary>
     public static void Forget(long arrayLength)
     {
         Interlocked.Add(ref _liveBytes, -arrayLength);

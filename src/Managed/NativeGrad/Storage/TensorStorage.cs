@@ -6,7 +6,7 @@ namespace NativeGrad.Storage;
 /// <summary>
 /// The memory behind one or more tensors (a base and its views). Reference counted by its holders: each tensor
 /// and each tensor saved for backward holds one reference; the last release returns the buffer to the pool.
-/// Holders that are never disposed are collected by the GC together with the buffer.
+/// When the holders are never disposed, the GC finalizes the storage and the buffer goes back to the pool then.
 /// </summary>
 internal sealed unsafe class TensorStorage
 {
@@ -29,8 +29,13 @@ internal sealed unsafe class TensorStorage
 
     ~TensorStorage()
     {
-        // Never disposed: the array goes with us to the GC; only the accounting needs fixing.
-        if (_array is not null) BufferPool.Forget(_array.LongLength);
+        // Never disposed. No tensor can reach this storage any more, so no new pointer into the array can be taken;
+        // one taken before may still be in use by a kernel call on some thread, and then the array is in that
+        // thread's in-flight ring: leave it to the GC. Otherwise it goes back to the pool, so forgetting Dispose
+        // costs neither memory nor a fresh pinned allocation per tensor.
+        if (_array is not { } array) return;
+        if (InFlightArrays.Contains(array)) BufferPool.Forget(array.LongLength);
+        else BufferPool.Return(array);
     }
 
     /// <summary>
@@ -115,14 +120,47 @@ internal static class InFlightArrays
     [ThreadStatic] private static byte[]?[]? _ring;
     [ThreadStatic] private static int _next;
 
+    /// <summary>Every thread's ring (weakly: a ring dies with its thread), for <see cref="Contains"/>.</summary>
+    private static readonly List<WeakReference<byte[]?[]>> Rings = [];
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Touch(byte[] array)
     {
-        var ring = _ring ??= new byte[]?[Slots];
+        var ring = _ring ?? NewRing();
         int last = (_next - 1) & (Slots - 1);
         if (ReferenceEquals(ring[last], array)) return;
         ring[_next] = array;
         _next = (_next + 1) & (Slots - 1);
+    }
+
+    private static byte[]?[] NewRing()
+    {
+        var ring = new byte[]?[Slots];
+        lock (Rings)
+        {
+            Rings.RemoveAll(w => !w.TryGetTarget(out _));
+            Rings.Add(new WeakReference<byte[]?[]>(ring));
+        }
+        return _ring = ring;
+    }
+
+    /// <summary>
+    /// Whether a kernel call on any thread may still use <paramref name="array"/>. Called by the finalizer of an
+    /// unreachable storage: the GC that found it unreachable ran after every Touch of its array, so the rings
+    /// show them.
+    /// </summary>
+    public static bool Contains(byte[] array)
+    {
+        lock (Rings)
+        {
+            foreach (var weak in Rings)
+            {
+                if (!weak.TryGetTarget(out var ring)) continue;
+                foreach (var entry in ring)
+                    if (ReferenceEquals(entry, array)) return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Drops this thread's references (used by <see cref="Diagnostics.TrimPool"/>).</summary>
