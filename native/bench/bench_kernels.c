@@ -17,7 +17,7 @@ static double now(void) {
 
 typedef struct bench_case {
     const char *name;
-    int kind; /* 0 unary, 1 binary, 2 sum, 3 softmax, 4 logsoftmax, 5 sum rows */
+    int kind; /* 0 unary, 1 binary, 2 sum, 3 softmax, 4 logsoftmax, 5 sum rows, 6/7 softmax/log_softmax backward */
     int op;
     int64_t n;
 } bench_case;
@@ -34,6 +34,8 @@ static void run(const bench_case *c) {
     case 3: ng_softmax(NG_F32, 0, c->n / 1024, 1024, X, Z); break;
     case 4: ng_softmax(NG_F32, 1, c->n / 1024, 1024, X, Z); break;
     case 5: ng_reduce(NG_F32, NG_REDUCE_SUM, c->n / 1024, 1024, 1, X, Z); break;
+    case 6: ng_softmax_backward(NG_F32, 0, c->n / 1024, 1024, X, Y, Z); break;
+    case 7: ng_softmax_backward(NG_F32, 1, c->n / 1024, 1024, X, Y, Z); break;
     }
 }
 
@@ -58,11 +60,12 @@ int main(int argc, char **argv) {
         {"exp 16M", 0, NG_UNARY_EXP, 1 << 24},   {"tanh 16M", 0, NG_UNARY_TANH, 1 << 24},
         {"sum 16M", 2, 0, 1 << 24},              {"sum rows 4096x1024", 5, 0, 4096 * 1024},
         {"softmax 4096x1024", 3, 0, 4096 * 1024}, {"log_softmax 4096x1024", 4, 0, 4096 * 1024},
+        {"softmax bwd 4096x1024", 6, 0, 4096 * 1024}, {"log_softmax bwd 4096x1024", 7, 0, 4096 * 1024},
     };
     printf("kernel path %s\n", ng_kernel_path());
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const bench_case *c = &cases[k];
-        const double bytes = (double)c->n * 4 * (c->kind == 1 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
+        const double bytes = (double)c->n * 4 * (c->kind == 1 || c->kind >= 6 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
         for (int t = 1; t <= 2; t++) {
             ng_set_threads(t);
             run(c);

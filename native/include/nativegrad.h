@@ -145,6 +145,13 @@ NG_API ng_status ng_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t 
 /* Row-wise over the last axis of a contiguous [rows, cols] array; log != 0 gives log_softmax.
  * Numerically stable (max subtracted). */
 NG_API ng_status ng_softmax(int dtype, int log, int64_t rows, int64_t cols, const void *x, void *y);
+/* The backward of ng_softmax, row-wise over contiguous [rows, cols] arrays, in one pass over each row:
+ * y is the forward output, g the gradient of the loss with respect to y, dx the gradient with respect to x:
+ *   softmax:      dx = y * (g - sum(g * y))
+ *   log_softmax:  dx = g - exp(y) * sum(g)
+ * Row sums in double. dx may equal g (in place); otherwise dx must not overlap y or g. */
+NG_API ng_status ng_softmax_backward(int dtype, int log, int64_t rows, int64_t cols, const void *y, const void *g,
+                                     void *dx);
 
 /* ---- linear algebra ---- */
 /* C = alpha * op(A) * op(B) + beta * C for `batch` matrices.

@@ -293,6 +293,25 @@ NG_API ng_status ng_softmax(int dtype, int log, int64_t rows, int64_t cols, cons
     return NG_OK;
 }
 
+NG_API ng_status ng_softmax_backward(int dtype, int log, int64_t rows, int64_t cols, const void *y, const void *g,
+                                     void *dx) {
+    static const char fn[] = "ng_softmax_backward";
+    RETURN_IF(check_dtype(fn, dtype));
+    RETURN_IF(check_size(fn, "rows", rows));
+    RETURN_IF(check_size(fn, "cols", cols));
+    int64_t total;
+    const size_t es = ng_esize(dtype);
+    RETURN_IF(check_prod(fn, "y", &total, 2, rows, cols));
+    RETURN_IF(check_bytes(fn, "y", total, es));
+    RETURN_IF(check_ptr(fn, "y", y, total));
+    RETURN_IF(check_ptr(fn, "g", g, total));
+    RETURN_IF(check_ptr(fn, "dx", dx, total));
+    RETURN_IF(check_disjoint(fn, "dx", dx, BYTES(total, es), "y", y, BYTES(total, es)));
+    if (dx != g) RETURN_IF(check_disjoint(fn, "dx", dx, BYTES(total, es), "g", g, BYTES(total, es))); /* in place on g is fine */
+    ng_softmax_backward_run(dtype, log != 0, rows, cols, y, g, dx);
+    return NG_OK;
+}
+
 /* -------------------------------------------------------------------------------------------- gemm */
 /* *extent = elements spanned by a batch of row-major (rows x cols, leading dimension ld) matrices */
 static ng_status check_matrix(const char *fn, const char *name, int64_t rows, int64_t cols, int64_t ld,

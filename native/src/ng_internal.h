@@ -43,6 +43,8 @@ typedef double (*ng_reduce_row_fn)(int64_t n, const void *x);
 typedef void (*ng_reduce_cols_fn)(int64_t n, int64_t w, int64_t ld, const void *x, void *y);
 /* softmax / log_softmax of one contiguous row of `cols` elements. */
 typedef void (*ng_softmax_row_fn)(int64_t cols, const void *x, void *y, int log);
+/* the backward of one row: dx from the forward output y and the output gradient g (dx may equal g). */
+typedef void (*ng_softmax_bwd_row_fn)(int64_t cols, const void *y, const void *g, void *dx, int log);
 /* GEMM micro-kernel: C[MR x NR] (row stride ldc) = alpha * Apacked * Bpacked + beta * C.
  * Apacked: k groups of MR values (column of the A sliver); Bpacked: k groups of NR values.
  * beta == 0: C is not read. */
@@ -62,6 +64,7 @@ typedef struct ng_kernel_table {
     ng_reduce_row_fn reduce_row[2][NG_REDUCE_COUNT];
     ng_reduce_cols_fn reduce_cols[2][NG_REDUCE_COUNT];
     ng_softmax_row_fn softmax_row[2];
+    ng_softmax_bwd_row_fn softmax_bwd_row[2];
     ng_gemm_desc gemm[2];
 } ng_kernel_table;
 
@@ -116,6 +119,7 @@ void ng_unary_run(int dtype, int op, int64_t n, const void *x, void *y, double a
 void ng_fill_run(int dtype, int64_t n, void *dst, double value);
 ng_status ng_reduce_run(int dtype, int op, int64_t outer, int64_t n, int64_t inner, const void *x, void *y);
 void ng_softmax_run(int dtype, int log, int64_t rows, int64_t cols, const void *x, void *y);
+void ng_softmax_backward_run(int dtype, int log, int64_t rows, int64_t cols, const void *y, const void *g, void *dx);
 
 /* kernels/index.c, kernels/conv.c (validated arguments) */
 void ng_index_select_run(size_t es, int64_t outer, int64_t dim, int64_t inner, const void *x,

@@ -195,3 +195,27 @@ void ng_softmax_run(int dtype, int log, int64_t rows, int64_t cols, const void *
     if (rows > 1 && rows * cols >= 65536) ng_parallel_for(rows, ng_max64(1, 16384 / cols), softmax_task, &c);
     else softmax_task(&c, 0, rows);
 }
+
+typedef struct smb_ctx {
+    ng_softmax_bwd_row_fn fn;
+    const char *y, *g;
+    char *dx;
+    size_t es;
+    int64_t cols;
+    int log;
+} smb_ctx;
+
+static void softmax_bwd_task(void *v, int64_t b, int64_t e) {
+    const smb_ctx *c = (const smb_ctx *)v;
+    for (int64_t r = b; r < e; r++) {
+        const size_t off = (size_t)(r * c->cols) * c->es;
+        c->fn(c->cols, c->y + off, c->g + off, c->dx + off, c->log);
+    }
+}
+
+void ng_softmax_backward_run(int dtype, int log, int64_t rows, int64_t cols, const void *y, const void *g, void *dx) {
+    if (rows == 0 || cols == 0) return;
+    smb_ctx c = {ng_kernels()->softmax_bwd_row[dtype], (const char *)y, (const char *)g, (char *)dx, ng_esize(dtype), cols, log};
+    if (rows > 1 && rows * cols >= 65536) ng_parallel_for(rows, ng_max64(1, 16384 / cols), softmax_bwd_task, &c);
+    else softmax_bwd_task(&c, 0, rows);
+}

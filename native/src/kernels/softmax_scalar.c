@@ -32,7 +32,28 @@
 SOFTMAX_ROW(float, f32, expf, logf)
 SOFTMAX_ROW(double, f64, exp, log)
 
+/* backward: softmax dx = y (g - sum(g y)); log_softmax dx = g - exp(y) sum(g). dx may alias g. */
+#define SOFTMAX_BWD_ROW(T, SUF, EXPF)                                                                 \
+    static void softmax_bwd_row_##SUF(int64_t cols, const void *yv, const void *gv, void *dv, int lg) { \
+        const T *y = (const T *)yv, *g = (const T *)gv;                                               \
+        T *dx = (T *)dv;                                                                              \
+        double s = 0;                                                                                 \
+        if (lg) {                                                                                     \
+            for (int64_t i = 0; i < cols; i++) s += (double)g[i];                                     \
+            const T st = (T)s;                                                                        \
+            for (int64_t i = 0; i < cols; i++) dx[i] = g[i] - EXPF(y[i]) * st;                        \
+        } else {                                                                                      \
+            for (int64_t i = 0; i < cols; i++) s += (double)g[i] * (double)y[i];                      \
+            const T st = (T)s;                                                                        \
+            for (int64_t i = 0; i < cols; i++) dx[i] = y[i] * (g[i] - st);                            \
+        }                                                                                             \
+    }
+SOFTMAX_BWD_ROW(float, f32, expf)
+SOFTMAX_BWD_ROW(double, f64, exp)
+
 void ng_softmax_init_scalar(ng_kernel_table *t) {
     t->softmax_row[NG_F32] = softmax_row_f32;
     t->softmax_row[NG_F64] = softmax_row_f64;
+    t->softmax_bwd_row[NG_F32] = softmax_bwd_row_f32;
+    t->softmax_bwd_row[NG_F64] = softmax_bwd_row_f64;
 }

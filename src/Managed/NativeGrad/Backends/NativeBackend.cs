@@ -80,6 +80,13 @@ internal sealed unsafe class NativeBackend : IBackend
     public void Softmax(DType dtype, bool log, long rows, long cols, void* x, void* y)
         => Check(NativeMethods.Softmax((int)dtype, log ? 1 : 0, rows, cols, x, y), "ng_softmax");
 
+    /// <summary>
+    /// The fused backward of <see cref="Softmax"/> (ng_softmax_backward): dx = y (g - Σ g y), or for log_softmax
+    /// dx = g - exp(y) Σ g, one pass per row. Not yet on <see cref="IBackend"/>; see docs/benchmarks.md (W7).
+    /// </summary>
+    public void SoftmaxBackward(DType dtype, bool log, long rows, long cols, void* y, void* g, void* dx)
+        => Check(NativeMethods.SoftmaxBackward((int)dtype, log ? 1 : 0, rows, cols, y, g, dx), "ng_softmax_backward");
+
     public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
                      void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
         => Check(NativeMethods.Gemm((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,

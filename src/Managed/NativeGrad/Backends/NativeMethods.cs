@@ -36,6 +36,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ng_softmax")]
     public static partial int Softmax(int dtype, int log, long rows, long cols, void* x, void* y);
 
+    [LibraryImport(Library, EntryPoint = "ng_softmax_backward")]
+    public static partial int SoftmaxBackward(int dtype, int log, long rows, long cols, void* y, void* g, void* dx);
+
     [LibraryImport(Library, EntryPoint = "ng_gemm")]
     public static partial int Gemm(int dtype, int transA, int transB, long m, long n, long k, double alpha,
         void* a, long lda, long strideA, void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch);
