@@ -259,7 +259,9 @@ ng_status ng_gemm_run(int dtype, int trans_a, int trans_b, int64_t M, int64_t N,
     const int64_t rsb = trans_b ? 1 : ldb, csb = trans_b ? ldb : 1;
     const double flops = (double)M * (double)N * (double)K;
     const int threads = ng_pool_threads();
-    const int par = threads > 1 && flops >= 262144.0; /* 64^3 */
+    /* below ~100^3 a product takes a few microseconds on one core: splitting it gains about a microsecond when
+     * the second core is idle and loses several when it is busy (a claimed tile waits for its descheduled thread) */
+    const int par = threads > 1 && flops >= 1.0e6;
     /* distinct, non-overlapping outputs per batch entry can be computed concurrently */
     const int disjoint = stride_c >= (M - 1) * ldc + N;
     if (batch > 1 && threads > 1 && disjoint && (flops < 2097152.0 || batch >= 4 * threads)) {
