@@ -253,6 +253,7 @@ ng_status ng_gemm_run(int dtype, int trans_a, int trans_b, int64_t M, int64_t N,
                       const void *A, int64_t lda, int64_t stride_a, const void *B, int64_t ldb,
                       int64_t stride_b, double beta, void *C, int64_t ldc, int64_t stride_c, int64_t batch) {
     if (M == 0 || N == 0 || batch == 0) return NG_OK;
+    if (K == 0 || alpha == 0.0) A = B = NULL; /* not read; with K == 0 their strides were not even validated */
     const ng_gemm_desc *d = &ng_kernels()->gemm[dtype];
     const size_t es = ng_esize(dtype);
     const int64_t rsa = trans_a ? 1 : lda, csa = trans_a ? lda : 1;
