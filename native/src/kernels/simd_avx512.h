@@ -30,6 +30,9 @@ static inline vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
 static inline vf vf_min(vf a, vf b) { return _mm512_min_ps(a, b); }
 static inline vf vf_sqrt(vf a) { return _mm512_sqrt_ps(a); }
 static inline vf vf_round(vf a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+/* a * 2^n for integral n in one rounding (denormal results included, overflow to inf): vscalefps */
+#define NG_VF_HAS_SCALEF 1
+static inline vf vf_scalef(vf a, vf n) { return _mm512_scalef_ps(a, n); }
 static inline vf vf_and(vf a, vf b) { return _mm512_and_ps(a, b); }
 static inline vf vf_or(vf a, vf b) { return _mm512_or_ps(a, b); }
 static inline vf vf_xor(vf a, vf b) { return _mm512_xor_ps(a, b); }
