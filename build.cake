@@ -31,7 +31,28 @@ Task("Bench")
     .IsDependentOn("Build")
     .Does(() =>
 {
-    StartProcessOrFail("dotnet", $"run --project bench/NativeGrad.Benchmarks -c {configuration} -- --filter * --job short --artifacts artifacts/bench");
+    // Short jobs: 2 cores are shared, so the numbers are for ratios measured in the same run, not for absolutes.
+    var job = "--job short --iterationTime 250";
+    var artifacts = MakeAbsolute(Directory("./artifacts/bench"));
+    EnsureDirectoryExists(artifacts);
+
+    // 1. Kernel micro-benchmarks, native vs managed (bench/NativeGrad.Benchmarks, part of the solution).
+    StartProcessOrFail("dotnet", $"run --project bench/NativeGrad.Benchmarks -c {configuration} --no-build -- --filter *KernelBenchmarks* {job} --artifacts {artifacts}/kernels");
+    CopyFile($"{artifacts}/kernels/results/comparison-native-managed.md", $"{artifacts}/kernels.md");
+
+    // 2. W1-W7 on libtorch (TorchSharp), NativeGrad native and managed in one run. The Peers project stays out of
+    //    NativeGrad.sln (TorchSharp-cpu restores ~600 MB); its build runs ../shared/tools/torchsharp-fix.sh on the
+    //    output when present, and the program restarts itself with the LD_PRELOAD shim (see its Program.cs).
+    var peers = "./bench/NativeGrad.Benchmarks.Peers/NativeGrad.Benchmarks.Peers.csproj";
+    DotNetBuild(peers, new DotNetBuildSettings { Configuration = configuration });
+    var bin = $"./bench/NativeGrad.Benchmarks.Peers/bin/{configuration}/net10.0";
+    var exit = StartProcess("dotnet", new ProcessSettings { Arguments = $"{bin}/NativeGrad.Benchmarks.Peers.dll --filter * {job} --artifacts {artifacts}/workloads" });
+    if (exit == 3)
+        Warning("TorchSharp (libtorch) could not be loaded: the W1-W7 table has NO libtorch column. See the banner above.");
+    else if (exit != 0)
+        throw new Exception($"the W1-W7 benchmark run failed with exit code {exit}");
+    CopyFile($"{artifacts}/workloads/results/comparison.md", $"{artifacts}/workloads.md");
+    Information($"Tables: {artifacts}/workloads.md (W1-W7 with libtorch ratios), {artifacts}/kernels.md (kernels, native vs managed)");
 });
 
 // ---- NuGet package (docs/packaging.md) ----

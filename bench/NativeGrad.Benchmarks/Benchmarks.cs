@@ -16,8 +16,8 @@ public abstract class BackendBenchmark
     /// <summary>Chooses the backend and thread count, then builds the workload on that backend.</summary>
     protected T SetUp<T>(BackendKind backend, Func<T> create)
     {
-        Runtime.Backend = backend;
         ThreadSetting.Apply(Threads);
+        Runtime.Backend = backend;
         return create();
     }
 
