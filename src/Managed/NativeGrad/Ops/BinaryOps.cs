@@ -19,16 +19,18 @@ public sealed partial class Tensor
     /// <summary>this + alpha * other, broadcasting.</summary>
     public Tensor Add(Tensor other, double alpha = 1.0)
     {
-        var result = BinaryOp(alpha == 1.0 ? other : Scaled(other, alpha, "add"), Backends.BinaryOp.Add, "add");
+        var result = alpha == 1.0 ? BinaryOp(other, Backends.BinaryOp.Add, "add") : ScaledBinary(other, alpha, Backends.BinaryOp.Add, "add");
         if (!Graph.IsRecording(this, other)) return result;
         return Graph.Record("AddBackward0", result, [this, other], [], (c, g) => [g, alpha == 1.0 ? g : g * alpha]);
     }
 
-    private static Tensor Scaled(Tensor t, double alpha, string opName)
+    /// <summary>this op (alpha * other), with the scaled temporary given back to the pool at once.</summary>
+    private Tensor ScaledBinary(Tensor other, double alpha, BinaryOp op, string opName)
     {
-        ArgumentNullException.ThrowIfNull(t);
-        t.RequireFloat(opName);
-        return Kernels.Unary(t, Backends.UnaryOp.Affine, alpha, 0.0);
+        ArgumentNullException.ThrowIfNull(other);
+        other.RequireFloat(opName);
+        using var scaled = Kernels.Unary(other, Backends.UnaryOp.Affine, alpha, 0.0);
+        return BinaryOp(scaled, op, opName);
     }
 
     /// <summary>this + scalar.</summary>
@@ -43,7 +45,7 @@ public sealed partial class Tensor
     /// <summary>this - alpha * other, broadcasting.</summary>
     public Tensor Sub(Tensor other, double alpha = 1.0)
     {
-        var result = BinaryOp(alpha == 1.0 ? other : Scaled(other, alpha, "sub"), Backends.BinaryOp.Sub, "sub");
+        var result = alpha == 1.0 ? BinaryOp(other, Backends.BinaryOp.Sub, "sub") : ScaledBinary(other, alpha, Backends.BinaryOp.Sub, "sub");
         if (!Graph.IsRecording(this, other)) return result;
         return Graph.Record("SubBackward0", result, [this, other], [], (c, g) => [g, g * -alpha]);
     }

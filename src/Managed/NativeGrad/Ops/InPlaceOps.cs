@@ -50,6 +50,8 @@ public sealed partial class Tensor
             GradFnNode = result.GradFnNode;
             OutputNr = result.OutputNr;
         }
+        // Its values now live here; a recorded node keeps what it saved by its own references.
+        if (!ReferenceEquals(result.Storage, Storage) && !ReferenceEquals(result.Storage, other?.Storage)) result.Dispose();
         return this;
     }
 
