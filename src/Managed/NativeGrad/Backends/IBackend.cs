@@ -26,6 +26,8 @@ internal unsafe interface IBackend
 
     void Softmax(DType dtype, bool log, long rows, long cols, void* x, void* y);
 
+    void SoftmaxBackward(DType dtype, bool log, long rows, long cols, void* y, void* g, void* dx);
+
     void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha,
               void* a, long lda, long strideA, void* b, long ldb, long strideB,
               double beta, void* c, long ldc, long strideC, long batch);

@@ -57,6 +57,12 @@ internal sealed unsafe class ManagedBackend : IBackend
         else ManagedSoftmax.Run(log, rows, cols, (double*)x, (double*)y);
     }
 
+    public void SoftmaxBackward(DType dtype, bool log, long rows, long cols, void* y, void* g, void* dx)
+    {
+        if (dtype == DType.Float32) ManagedSoftmax.Backward(log, rows, cols, (float*)y, (float*)g, (float*)dx);
+        else ManagedSoftmax.Backward(log, rows, cols, (double*)y, (double*)g, (double*)dx);
+    }
+
     public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
                      void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
     {

@@ -1,3 +1,4 @@
+using NativeGrad.Autograd;
 using NativeGrad.Ops;
 
 namespace NativeGrad.NN;
@@ -32,6 +33,8 @@ public static partial class Functional
         return Graph.Record("SoftmaxBackward0", result, [input], [result], (c, g) =>
         {
             var y = c.Saved(0);
+            // First-order backward: one fused pass. Building a graph (create_graph) needs the differentiable formula.
+            if (!GradMode.IsEnabled && d == input.Dim - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: false)];
             var gy = g * y;
             return [gy - y * (input.Dim == 0 ? gy : gy.Sum([d], keepDim: true))];
         });
@@ -48,6 +51,7 @@ public static partial class Functional
         return Graph.Record("LogSoftmaxBackward0", result, [input], [result], (c, g) =>
         {
             var y = c.Saved(0);
+            if (!GradMode.IsEnabled && d == input.Dim - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: true)];
             return [g - y.Exp() * (input.Dim == 0 ? g : g.Sum([d], keepDim: true))];
         });
     }

@@ -136,6 +136,18 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>The fused one-pass gradient of a last-dim softmax (or log_softmax) from its output and incoming gradient.</summary>
+    public static Tensor SoftmaxBackward(Tensor y, Tensor g, bool log)
+    {
+        y = Contiguous(y);
+        g = Contiguous(g);
+        var dx = Tensor.EmptyLike(y);
+        long cols = y.Dim == 0 ? 1 : y.ShapeArray[^1];
+        long rows = cols == 0 ? 0 : y.NumElements / cols;
+        if (dx.NumElements > 0) Backend.SoftmaxBackward(y.DType, log, rows, cols, y.DataPointer, g.DataPointer, dx.DataPointer);
+        return dx;
+    }
+
     /// <summary>
     /// Batched C[b] = op(A[b]) op(B[b]) for 3-D operands [batch, rows, cols] (batch may be 1 for broadcast).
     /// Transposed operands are passed by their strides, without copying.

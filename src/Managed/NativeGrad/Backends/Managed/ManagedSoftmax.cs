@@ -73,4 +73,30 @@ internal static unsafe class ManagedSoftmax
             TensorPrimitives.Subtract(ys, logSum, ys);
         }
     }
+
+    /// <summary>
+    /// ng_softmax_backward: softmax dx = y (g - sum(g y)); log_softmax dx = g - exp(y) sum(g); row sums in double.
+    /// dx may equal g.
+    /// </summary>
+    public static void Backward<T>(bool log, long rows, long cols, T* y, T* g, T* dx)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (long r = 0; r < rows; r++)
+        {
+            T* yr = y + r * cols, gr = g + r * cols, dr = dx + r * cols;
+            double sum = 0;
+            if (log)
+            {
+                for (long i = 0; i < cols; i++) sum += double.CreateTruncating(gr[i]);
+                for (long i = 0; i < cols; i++)
+                    dr[i] = T.CreateTruncating(double.CreateTruncating(gr[i]) - Math.Exp(double.CreateTruncating(yr[i])) * sum);
+            }
+            else
+            {
+                for (long i = 0; i < cols; i++) sum += double.CreateTruncating(gr[i]) * double.CreateTruncating(yr[i]);
+                for (long i = 0; i < cols; i++)
+                    dr[i] = T.CreateTruncating(double.CreateTruncating(yr[i]) * (double.CreateTruncating(gr[i]) - sum));
+            }
+        }
+    }
 }
