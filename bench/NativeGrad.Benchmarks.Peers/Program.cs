@@ -84,7 +84,10 @@ internal static class TorchProbe
         }
         catch (Exception e)
         {
-            return $"{e.GetType().Name}: {e.GetBaseException().Message}";
+            // one line (it goes into the table heading too)
+            string message = string.Join(' ', e.GetBaseException().Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            if (message.Length > 300) message = message[..300] + "…";
+            return $"{e.GetType().Name}: {message}";
         }
     }
 }
