@@ -202,6 +202,21 @@ NG_API ng_status ng_unary(int dtype, int op, int64_t n, const void *x, void *y, 
 NG_API ng_status ng_binary(int dtype, int op, int ndim, const int64_t *shape, const void *a,
                            const int64_t *a_strides, const void *b, const int64_t *b_strides, void *out) {
     static const char fn[] = "ng_binary";
+    /* Fast path for the commonest small call (one dimension, contiguous or scalar-broadcast operands, below the
+     * parallel threshold): the same checks, done directly; anything unusual falls through to the general path,
+     * which also reports the errors. Saves ~half of the call's fixed cost for tiny tensors. */
+    if (ndim == 1 && shape && a_strides && b_strides && (dtype == NG_F32 || dtype == NG_F64) && op >= 0 &&
+        op < NG_BINARY_COUNT && a && b && out) {
+        const int64_t n = shape[0], sa = a_strides[0], sb = b_strides[0];
+        if (n > 0 && n <= 65536 && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {
+            const int64_t es = (int64_t)ng_esize(dtype), bytes = n * es;
+            if (((out == a && sa == 1) || !ranges_overlap(out, bytes, a, sa ? bytes : es)) &&
+                ((out == b && sb == 1) || !ranges_overlap(out, bytes, b, sb ? bytes : es))) {
+                ng_kernels()->binary[dtype][op](n, a, sa, b, sb, out);
+                return NG_OK;
+            }
+        }
+    }
     RETURN_IF(check_dtype(fn, dtype));
     if (op < 0 || op >= NG_BINARY_COUNT)
         return ng_fail(INVALID, "%s: invalid op %d (expected 0..%d)", fn, op, NG_BINARY_COUNT - 1);
