@@ -37,16 +37,8 @@ public sealed partial class Tensor : IDisposable
     private List<Action<Tensor>>? _postAccumulateHooks;
 
     internal Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype)
+        : this(storage, shape, strides, offset, dtype, track: true)
     {
-        Storage = storage;
-        ShapeArray = shape;
-        StridesArray = strides;
-        Offset = offset;
-        DType = dtype;
-        _contiguous = Shapes.IsContiguous(shape, strides);
-        storage.Retain();
-        IsInference = GradMode.IsInference;
-        TensorScope.Track(this);
     }
 
     /// <summary>An uninitialised contiguous tensor (internal: every op fills its output).</summary>
@@ -277,11 +269,13 @@ public sealed partial class Tensor : IDisposable
             _requiresGrad = _requiresGrad,
             GradFnNode = GradFnNode,
             OutputNr = OutputNr,
+            IsInference = IsInference,
             _accumulator = _accumulator ?? (IsLeaf && _requiresGrad ? (_accumulator = new AccumulateGrad(this)) : null),
         };
         return alias;
     }
 
+    // track: false for aliases saved by the graph, which no TensorScope may dispose.
     private Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype, bool track)
     {
         Storage = storage;
@@ -291,6 +285,7 @@ public sealed partial class Tensor : IDisposable
         DType = dtype;
         _contiguous = Shapes.IsContiguous(shape, strides);
         storage.Retain();
+        IsInference = GradMode.IsInference;
         if (track) TensorScope.Track(this);
     }
 
