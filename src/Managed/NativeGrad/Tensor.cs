@@ -117,6 +117,8 @@ public sealed partial class Tensor : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Storage.Release();
+        // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
+        Interlocked.Exchange(ref _grad, null)?.Dispose();
     }
 
     // ---------------- autograd ----------------
@@ -157,7 +159,7 @@ public sealed partial class Tensor : IDisposable
     public BackwardNode? GradFn => GradFnNode;
 
     /// <summary>
-    /// The accumulated gradient: set by <see cref="Backward"/> on leaves that require grad (and on non-leaves after
+    /// The accumulated gradient, owned by this tensor (disposed with it): set by <see cref="Backward"/> on leaves that require grad (and on non-leaves after
     /// <see cref="RetainGrad"/>), summed across backward calls until reset with <see cref="ZeroGrad"/> or set to null.
     /// </summary>
     public Tensor? Grad
@@ -184,13 +186,19 @@ public sealed partial class Tensor : IDisposable
         GradFnNode!.AddTensorHook(OutputNr, g =>
         {
             if (self.TryGetTarget(out var t))
-                t._grad = t._grad is null ? (GradMode.IsEnabled ? g : g.DetachedCopy()) : t._grad + g;
+            {
+                t._grad = t._grad is null ? (GradMode.IsEnabled ? g.Clone() : g.DetachedCopy()) : t._grad + g;
+                TensorScope.Untrack(t._grad);
+            }
             return null;
         });
     }
 
-    /// <summary>Sets <see cref="Grad"/> to null (PyTorch's default <c>zero_grad(set_to_none=True)</c>).</summary>
-    public void ZeroGrad() => _grad = null;
+    /// <summary>
+    /// Sets <see cref="Grad"/> to null (PyTorch's default <c>zero_grad(set_to_none=True)</c>) and gives the old gradient's
+    /// memory back to the pool (it is disposed; assign <c>Grad = null</c> instead to only drop the reference).
+    /// </summary>
+    public void ZeroGrad() => Interlocked.Exchange(ref _grad, null)?.Dispose();
 
     /// <summary>
     /// Registers a hook on this tensor's gradient: called with the gradient during backward; a non-null return
@@ -260,6 +268,9 @@ public sealed partial class Tensor : IDisposable
         using (GradMode.NoGrad()) return Ops.Kernels.ContiguousCopy(this);
     }
 
+    /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>
+    internal bool IsSavedAlias { get; private init; }
+
     /// <summary>An alias holding its own storage reference, for saving in the graph.</summary>
     internal Tensor AliasForSave()
     {
@@ -270,6 +281,7 @@ public sealed partial class Tensor : IDisposable
             GradFnNode = GradFnNode,
             OutputNr = OutputNr,
             IsInference = IsInference,
+            IsSavedAlias = true,
             _accumulator = _accumulator ?? (IsLeaf && _requiresGrad ? (_accumulator = new AccumulateGrad(this)) : null),
         };
         return alias;

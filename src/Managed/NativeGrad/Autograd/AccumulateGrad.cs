@@ -15,18 +15,29 @@ internal sealed class AccumulateGrad : BackwardNode
     internal override Tensor?[] Apply(Tensor?[] gradOutputs) => [];
 
     /// <summary>PyTorch's accumulation: the first gradient is stored (a copy, unless building a graph), later ones added.</summary>
-    internal void Accumulate(Tensor grad, bool createGraph)
+    /// <param name="grad">The gradient that reached the leaf.</param>
+    /// <param name="createGraph">Whether the backward pass is being recorded.</param>
+    /// <param name="exclusive">
+    /// The engine's word that no one else holds <paramref name="grad"/> (not a root gradient, not in two places, not
+    /// seen by a hook): then it can become <see cref="Tensor.Grad"/> itself, without a copy, when its storage is its own.
+    /// </param>
+    internal void Accumulate(Tensor grad, bool createGraph, bool exclusive = false)
     {
         var variable = Variable;
         if (variable is null) return;
         var existing = variable.Grad;
         if (existing is null)
         {
-            variable.Grad = createGraph ? grad : grad.DetachedCopy();
+            bool steal = exclusive && !createGraph && !grad.RequiresGrad && !grad.IsSavedAlias && grad.IsContiguous && grad.Storage.Holders == 1
+                         && grad.DType == variable.DType;
+            // .Grad is owned by the leaf (ZeroGrad and Dispose free it), so it must never be a tensor someone else holds.
+            variable.Grad = createGraph ? (exclusive ? grad : grad.Clone()) : steal ? grad : grad.DetachedCopy();
+            TensorScope.Untrack(variable.Grad); // the gradient belongs to the leaf, not to the scope backward ran in
         }
         else if (createGraph || existing.RequiresGrad)
         {
             variable.Grad = existing + grad;
+            TensorScope.Untrack(variable.Grad);
         }
         else
         {

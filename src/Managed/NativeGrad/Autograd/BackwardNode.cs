@@ -77,6 +77,9 @@ public abstract class BackwardNode
         return new RemovableHandle(() => _tensorHooks.Remove(entry));
     }
 
+    /// <summary>True when user code (a hook) may see and keep this node's gradients.</summary>
+    internal bool HasHooks => _tensorHooks is { Count: > 0 } || _hooks is { Count: > 0 } || _preHooks is { Count: > 0 };
+
     internal Tensor?[] RunTensorHooks(Tensor?[] grads)
     {
         if (_tensorHooks is null) return grads;

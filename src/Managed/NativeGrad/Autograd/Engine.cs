@@ -17,8 +17,16 @@ internal static class Engine
         public readonly List<BackwardNode> Order = [];
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(ReferenceEqualityComparer.Instance);
 
+        /// <summary>Gradients stored in some slot during this pass, and those others may hold too (roots, duplicates, hooked).</summary>
+        public readonly HashSet<Tensor> Stored = new(ReferenceEqualityComparer.Instance);
+        public readonly HashSet<Tensor> Shared = new(ReferenceEqualityComparer.Instance);
+
+        public bool IsExclusive(Tensor t) => !Shared.Contains(t);
+
         public void Clear()
         {
+            Stored.Clear();
+            Shared.Clear();
             Dependencies.Clear();
             Stack.Clear();
             Ready.Clear();
@@ -83,49 +91,60 @@ internal static class Engine
 
         var buffers = scratch.Buffers;
         for (int i = 0; i < rootEdges.Length; i++)
-            AddGrad(buffers, rootEdges[i], rootGrads[i]);
+        {
+            scratch.Shared.Add(rootGrads[i]); // the caller's tensor
+            AddGrad(scratch, rootEdges[i], rootGrads[i]);
+        }
 
         var results = accumulate ? null : new Tensor?[inputs!.Length];
         using var mode = createGraph ? GradMode.EnableGrad() : GradMode.NoGrad();
         foreach (var node in order)
         {
             if (!buffers.Remove(node, out var grads)) continue; // nothing flowed into it
+            if (node.HasHooks) foreach (var g in grads) if (g is not null) scratch.Shared.Add(g);
             grads = node.RunTensorHooks(grads);
 
             if (captures is not null && captures.TryGetValue(node, out var wanted))
             {
                 foreach (var (inputNr, index) in wanted)
                 {
-                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph); }
+                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g)); }
                     else results![index] = grads[inputNr];
                 }
             }
             else if (node is AccumulateGrad leaf && accumulate && captures is null)
             {
-                if (grads[0] is { } g) leaf.Accumulate(g, createGraph);
+                if (grads[0] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g));
             }
 
             if (node is AccumulateGrad) continue;
             if (needed is not null && !needed.Contains(node)) continue;
 
             var inputGrads = node.Run(grads);
+            if (node.HasHooks) foreach (var g in inputGrads) if (g is not null) scratch.Shared.Add(g);
             if (AnomalyMode.IsEnabled) AnomalyMode.Check(node, inputGrads);
             if (!retainGraph) node.ReleaseSavedTensors();
             var next = node.Next;
             for (int i = 0; i < next.Length; i++)
             {
                 if (next[i].Node is null || i >= inputGrads.Length || inputGrads[i] is null) continue;
-                AddGrad(buffers, next[i], inputGrads[i]!);
+                AddGrad(scratch, next[i], inputGrads[i]!);
             }
         }
         return results;
     }
 
-    private static void AddGrad(Dictionary<BackwardNode, Tensor?[]> buffers, GradientEdge edge, Tensor grad)
+    private static void AddGrad(Scratch scratch, GradientEdge edge, Tensor grad)
     {
         var node = edge.Node!;
-        if (!buffers.TryGetValue(node, out var slots)) buffers[node] = slots = new Tensor?[node.NumOutputs];
-        slots[edge.InputNr] = slots[edge.InputNr] is { } existing ? existing + grad : grad;
+        if (!scratch.Buffers.TryGetValue(node, out var slots)) scratch.Buffers[node] = slots = new Tensor?[node.NumOutputs];
+        if (slots[edge.InputNr] is { } existing)
+        {
+            slots[edge.InputNr] = existing + grad; // a fresh sum, held by this slot only
+            return;
+        }
+        if (!scratch.Stored.Add(grad)) scratch.Shared.Add(grad); // one tensor given to two slots (e.g. add's backward)
+        slots[edge.InputNr] = grad;
     }
 
     /// <summary>Kahn's algorithm over the graph reachable from the roots, latest-created node first among the ready ones.</summary>

@@ -58,6 +58,9 @@ internal sealed unsafe class TensorStorage
 
     public void Retain() => Interlocked.Increment(ref _holders);
 
+    /// <summary>How many tensors (and saved tensors) hold this storage now.</summary>
+    public int Holders => Volatile.Read(ref _holders);
+
     /// <summary>
     /// Takes a reference unless the storage was already released (a released storage is never revived): the
     /// buffer then cannot go back to the pool, and on to another tensor, before <see cref="Release"/>.
