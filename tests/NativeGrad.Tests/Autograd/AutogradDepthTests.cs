@@ -347,6 +347,9 @@ public class AutogradDepthTests
         Assert.Contains("AccumulateGrad\\n[5,3]", dot);
         Assert.Contains("AccumulateGrad\\n[3]", dot);
         Assert.Contains("saved 0", dot);
+        var nodeDot = loss.GradFn!.ToDot();
+        Assert.Contains("AccumulateGrad\\n[5,3]", nodeDot);
+        Assert.Contains("BinaryCrossEntropyWithLogitsBackward0", nodeDot);
         Assert.Throws<ArgumentException>(() => AG.Visualize(loss, Path.Combine(Path.GetTempPath(), "graph.bmp")));
         string dotPath = Path.Combine(Path.GetTempPath(), $"ng-{Guid.NewGuid():N}.dot");
         AG.Visualize(loss, dotPath);

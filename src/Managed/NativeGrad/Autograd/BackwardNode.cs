@@ -100,6 +100,9 @@ public abstract class BackwardNode
         return gradInputs;
     }
 
+    /// <summary>The graph below this node as Graphviz DOT text (see <see cref="GraphDot"/>).</summary>
+    public string ToDot(bool showSavedTensors = false) => GraphDot.Write(this, showSavedTensors);
+
     /// <summary>The node's name, as PyTorch prints it.</summary>
     public override string ToString() => $"<{Name}>";
 }

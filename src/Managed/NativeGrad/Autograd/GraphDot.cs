@@ -14,12 +14,23 @@ public static class GraphDot
     public static string Write(Tensor tensor, bool showSavedTensors = false)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        return Write(tensor.GradientEdge().Node, Shapes.Format(tensor.Shape), showSavedTensors);
+    }
+
+    /// <summary>The DOT text for the graph below <paramref name="node"/> (a tensor's <c>GradFn</c>).</summary>
+    public static string Write(BackwardNode node, bool showSavedTensors = false)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return Write(node, node.Name, showSavedTensors);
+    }
+
+    private static string Write(BackwardNode? root, string outputLabel, bool showSavedTensors)
+    {
         var sb = new StringBuilder();
         sb.AppendLine("digraph {");
         sb.AppendLine("  graph [rankdir=BT];");
         sb.AppendLine("  node [shape=box, style=filled, fontname=\"Helvetica\", fontsize=11, fillcolor=lightgray];");
-        sb.AppendLine($"  output [label=\"{Shapes.Format(tensor.Shape)}\", fillcolor=darkolivegreen1];");
-        var root = tensor.GradientEdge().Node;
+        sb.AppendLine($"  output [label=\"{outputLabel}\", fillcolor=darkolivegreen1];");
         if (root is null)
         {
             sb.AppendLine("}");
