@@ -169,31 +169,16 @@ internal static unsafe class ManagedReduce
     }
 
     /// <summary>NaN-propagating maximum of a contiguous row (n &gt;= 1).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T MaxRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        long i = 0;
-        T m = p[0];
-        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<T>.Count)
-        {
-            int w = Vector<T>.Count;
-            Vector<T> m0 = Vector.Load(p), m1 = Vector.Load(p + w);
-            for (i = 2 * w; i <= n - 2 * w; i += 2 * w)
-            {
-                m0 = ElementwiseLoops.Maximum(Vector.Load(p + i), m0);
-                m1 = ElementwiseLoops.Maximum(Vector.Load(p + i + w), m1);
-            }
-            m0 = ElementwiseLoops.Maximum(m0, m1);
-            m = m0[0];
-            for (int l = 1; l < w; l++) m = ElementwiseLoops.Maximum(m0[l], m);
-        }
-        for (; i < n; i++) m = ElementwiseLoops.Maximum(p[i], m);
-        return m;
-    }
+    public static T MaxRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T> => ExtremeRow<T, MaxPick<T>>(p, n);
 
     /// <summary>NaN-propagating minimum of a contiguous row (n &gt;= 1).</summary>
+    public static T MinRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T> => ExtremeRow<T, MinPick<T>>(p, n);
+
+    /// <summary>The row's extreme under <typeparamref name="TPick"/> (the same operator structs as the column blocks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T MinRow<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static T ExtremeRow<T, TPick>(T* p, long n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TPick : struct, IPick<T>
     {
         long i = 0;
         T m = p[0];
@@ -203,14 +188,14 @@ internal static unsafe class ManagedReduce
             Vector<T> m0 = Vector.Load(p), m1 = Vector.Load(p + w);
             for (i = 2 * w; i <= n - 2 * w; i += 2 * w)
             {
-                m0 = ElementwiseLoops.Minimum(Vector.Load(p + i), m0);
-                m1 = ElementwiseLoops.Minimum(Vector.Load(p + i + w), m1);
+                m0 = TPick.Pick(Vector.Load(p + i), m0);
+                m1 = TPick.Pick(Vector.Load(p + i + w), m1);
             }
-            m0 = ElementwiseLoops.Minimum(m0, m1);
+            m0 = TPick.Pick(m0, m1);
             m = m0[0];
-            for (int l = 1; l < w; l++) m = ElementwiseLoops.Minimum(m0[l], m);
+            for (int l = 1; l < w; l++) m = TPick.Pick(m0[l], m);
         }
-        for (; i < n; i++) m = ElementwiseLoops.Minimum(p[i], m);
+        for (; i < n; i++) m = TPick.Pick(p[i], m);
         return m;
     }
 
