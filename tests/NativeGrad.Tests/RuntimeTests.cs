@@ -81,8 +81,8 @@ public class RuntimeTests
     {
         const int Bytes = 1 << 20;
         var t = Tensor.Zeros([Bytes / 4], DType.Float32);
-        long pooledBefore = BufferPool.PooledBytes;
+        long pooledBefore = Diagnostics.PooledBytes;
         t.Dispose();
-        Assert.True(BufferPool.PooledBytes > pooledBefore || BufferPool.PooledBytes >= Bytes);
+        Assert.True(Diagnostics.PooledBytes > pooledBefore || Diagnostics.PooledBytes >= Bytes);
     }
 }

@@ -31,16 +31,16 @@ public static class Diagnostics
     /// Bytes of tensor storage currently rented out: held by tensors (and their views and the graph's saved
     /// tensors) that were neither disposed nor collected. Counts whole pool buffers, so it is at least the data size.
     /// </summary>
-    public static long LiveBytes => BufferPool.LiveBytes;
+    public static long LiveBytes => StoragePool.LiveBytes;
 
     /// <summary>Storage buffers currently rented out (one per tensor that owns storage; views share their base's).</summary>
-    public static long LiveBuffers => BufferPool.LiveBuffers;
+    public static long LiveBuffers => StoragePool.LiveBuffers;
 
     /// <summary>Bytes the pool keeps for reuse (at most 256 MiB per size class; buffers above 1 GiB are never kept).</summary>
-    public static long PooledBytes => BufferPool.PooledBytes;
+    public static long PooledBytes => StoragePool.PooledBytes;
 
     /// <summary>Buffers the pool keeps for reuse.</summary>
-    public static long PooledBuffers => BufferPool.PooledBuffers;
+    public static long PooledBuffers => StoragePool.PooledBuffers;
 
     /// <summary>
     /// Lets the GC have every buffer the pool keeps (and the few that this thread's last kernel calls referenced),
@@ -49,6 +49,6 @@ public static class Diagnostics
     public static void TrimPool()
     {
         InFlightArrays.Clear();
-        BufferPool.Trim();
+        StoragePool.Trim();
     }
 }

@@ -25,6 +25,7 @@ public sealed partial class Tensor : IDisposable
     internal readonly long[] ShapeArray;
     internal readonly long[] StridesArray;
     internal readonly long Offset;
+    private readonly int _storageGeneration; // the storage's rental this tensor holds a reference to
     private int _disposed; // 1 once disposed; set with Interlocked so concurrent Disposes release the storage once
 
     // Autograd state.
@@ -36,10 +37,9 @@ public sealed partial class Tensor : IDisposable
     private bool _retainsGrad;
     private List<Action<Tensor>>? _postAccumulateHooks;
 
-    internal Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype)
-        : this(storage, shape, strides, offset, dtype, track: true)
-    {
-    }
+    /// <summary>A view of <paramref name="source"/>'s storage (throws if it was released meanwhile, e.g. by a Dispose on another thread).</summary>
+    internal static Tensor View(Tensor source, long[] shape, long[] strides, long offset)
+        => new(source, shape, strides, offset, track: true);
 
     /// <summary>An uninitialised contiguous tensor (internal: every op fills its output).</summary>
     internal static Tensor Empty(long[] shape, DType dtype)
@@ -48,7 +48,7 @@ public sealed partial class Tensor : IDisposable
         long bytes;
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
-        return new Tensor(new TensorStorage(bytes), shape, Shapes.ContiguousStrides(shape), 0, dtype);
+        return new Tensor(StoragePool.Rent(bytes), shape, Shapes.ContiguousStrides(shape), dtype);
     }
 
     /// <summary>An uninitialised contiguous tensor with the shape and dtype of a contiguous <paramref name="like"/> (shares its shape and stride arrays, which are immutable).</summary>
@@ -56,7 +56,7 @@ public sealed partial class Tensor : IDisposable
     {
         if (!like.IsContiguous) return Empty(like.ShapeArray, like.DType);
         long bytes = like.NumElements * like.DType.ElementSize();
-        return new Tensor(new TensorStorage(bytes), like.ShapeArray, like.StridesArray, 0, like.DType);
+        return new Tensor(StoragePool.Rent(bytes), like.ShapeArray, like.StridesArray, like.DType);
     }
 
     /// <summary>The element type.</summary>
@@ -251,7 +251,7 @@ public sealed partial class Tensor : IDisposable
     public Tensor Detach()
     {
         ThrowIfDisposed();
-        return new Tensor(Storage, ShapeArray, StridesArray, Offset, DType);
+        return new Tensor(this, ShapeArray, StridesArray, Offset, track: true);
     }
 
     /// <summary>Marks this tensor as a leaf outside the graph, in place (PyTorch's <c>detach_()</c>).</summary>
@@ -275,7 +275,7 @@ public sealed partial class Tensor : IDisposable
     internal Tensor AliasForSave()
     {
         ThrowIfDisposed();
-        var alias = new Tensor(Storage, ShapeArray, StridesArray, Offset, DType, track: false)
+        var alias = new Tensor(this, ShapeArray, StridesArray, Offset, track: false)
         {
             _requiresGrad = _requiresGrad,
             GradFnNode = GradFnNode,
@@ -287,18 +287,39 @@ public sealed partial class Tensor : IDisposable
         return alias;
     }
 
-    // track: false for aliases saved by the graph, which no TensorScope may dispose.
-    private Tensor(TensorStorage storage, long[] shape, long[] strides, long offset, DType dtype, bool track)
+    /// <summary>The first tensor on a freshly rented storage (contiguous, offset 0).</summary>
+    private Tensor(TensorStorage storage, long[] shape, long[] strides, DType dtype)
     {
         Storage = storage;
         ShapeArray = shape;
         StridesArray = strides;
-        Offset = offset;
         DType = dtype;
+        _contiguous = true;
+        _storageGeneration = storage.AttachFirst();
+        IsInference = GradMode.IsInference;
+        TensorScope.Track(this);
+    }
+
+    // A second tensor on source's storage. track: false for aliases saved by the graph, which no TensorScope may dispose.
+    private Tensor(Tensor source, long[] shape, long[] strides, long offset, bool track)
+    {
+        if (source._disposed != 0 || !source.Storage.TryRetain(source._storageGeneration)) ThrowDisposed();
+        Storage = source.Storage;
+        _storageGeneration = source._storageGeneration;
+        ShapeArray = shape;
+        StridesArray = strides;
+        Offset = offset;
+        DType = source.DType;
         _contiguous = Shapes.IsContiguous(shape, strides);
-        storage.Retain();
         IsInference = GradMode.IsInference;
         if (track) TensorScope.Track(this);
+    }
+
+    /// <summary>Holds this tensor's storage for an in-place write (see <see cref="TensorStorage.Hold"/>).</summary>
+    internal TensorStorage.Lease HoldStorage()
+    {
+        ThrowIfDisposed();
+        return Storage.Hold(_storageGeneration);
     }
 
     /// <summary>Marks this tensor as the output of a recorded op.</summary>

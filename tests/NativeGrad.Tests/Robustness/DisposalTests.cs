@@ -84,8 +84,28 @@ public class DisposalTests
         var u = Tensor.Zeros(5);
         Assert.All(keep.ToArray<float>(), v => Assert.Equal(1f, v));
         Assert.All(u.ToArray<float>(), v => Assert.Equal(0f, v));
-        // Released exactly once (a global buffer count would race with the tests running in parallel).
-        Assert.Equal(0, t.Storage.Holders);
+        // Released exactly once (a global buffer count would race with the tests running in parallel): t's storage
+        // has no holder left, or it was reused by u and has exactly u's reference.
+        Assert.Equal(ReferenceEquals(t.Storage, u.Storage) ? 1 : 0, t.Storage.Holders);
+        Assert.Equal(1, keep.Storage.Holders);
+    }
+
+    [Fact]
+    public void AReusedStorageCannotBeRetainedThroughAnEarlierRental()
+    {
+        var t = Tensor.Ones(5);
+        var storage = t.Storage;
+        int generation = storage.Generation;
+        t.Dispose();
+        var u = Tensor.Zeros(5); // this thread's cache hands t's storage straight back
+        Assert.Same(storage, u.Storage);
+        Assert.NotEqual(generation, storage.Generation);
+        // a holder from t's rental (e.g. an in-place write racing with t.Dispose on another thread) is refused
+        Assert.False(storage.TryRetain(generation));
+        Assert.Throws<ObjectDisposedException>(() => storage.Hold(generation));
+        Assert.Throws<ObjectDisposedException>(() => t.Reshape(5));
+        Assert.Equal(1, storage.Holders);
+        Assert.All(u.ToArray<float>(), v => Assert.Equal(0f, v));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ internal static unsafe class Kernels
         if (dst.NumElements == 0) return;
         if (src.DType != dst.DType) src = Cast(src, dst.DType);
         var srcStrides = Shapes.BroadcastStrides(src.ShapeArray, src.StridesArray, dst.ShapeArray);
-        using var hold = dst.Storage.Hold(); // a Dispose racing on another thread cannot recycle dst's buffer mid-write
+        using var hold = dst.HoldStorage(); // a Dispose racing on another thread cannot recycle dst's buffer mid-write
         Backend.CopyStrided(dst.DType, dst.ShapeArray, src.DataPointer, srcStrides, dst.DataPointer, dst.StridesArray);
     }
 
@@ -40,7 +40,7 @@ internal static unsafe class Kernels
 
     public static void FillInPlace(Tensor t, double value)
     {
-        if (t.IsContiguous) { if (t.NumElements > 0) { using var hold = t.Storage.Hold(); Backend.Fill(t.DType, t.NumElements, t.DataPointer, value); } }
+        if (t.IsContiguous) { if (t.NumElements > 0) { using var hold = t.HoldStorage(); Backend.Fill(t.DType, t.NumElements, t.DataPointer, value); } }
         else CopyInto(Full([], t.DType, value), t);
     }
 

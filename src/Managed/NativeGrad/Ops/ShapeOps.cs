@@ -33,7 +33,7 @@ namespace NativeGrad.Ops
         {
             t.ThrowIfDisposed();
             Shapes.NumElements(shape); // no negative sizes, and the element count fits a long (expand could ask for more)
-            return new(t.Storage, shape, strides, offset, t.DType);
+            return Tensor.View(t, shape, strides, offset);
         }
 
         public static Tensor PermuteView(Tensor t, int[] perm)

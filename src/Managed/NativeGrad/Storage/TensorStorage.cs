@@ -4,28 +4,42 @@ using System.Runtime.InteropServices;
 namespace NativeGrad.Storage;
 
 /// <summary>
-/// The memory behind one or more tensors (a base and its views). Reference counted by its holders: each tensor
-/// and each tensor saved for backward holds one reference; the last release returns the buffer to the pool.
-/// When the holders are never disposed, the GC finalizes the storage and the buffer goes back to the pool then.
+/// The memory behind one or more tensors (a base and its views): a pinned array from <see cref="StoragePool"/>,
+/// kept with this object for its whole life, so both are reused together. Reference counted by its holders: each
+/// tensor and each tensor saved for backward holds one reference; the last release returns the storage to the pool.
+/// Each rental has its own <see cref="Generation"/>: a holder from an earlier rental (a tensor disposed on another
+/// thread meanwhile) can never take a reference to the next one. When the holders are never disposed, the GC
+/// finalizes the storage and it goes back to the pool then.
 /// </summary>
 internal sealed unsafe class TensorStorage
 {
-    private byte[]? _array;
+    private const long HolderMask = 0xFFFF_FFFFL;
+    private readonly byte[] _array;
     private readonly int _offset;
-    private int _holders;
+    private long _state; // generation << 32 | holders
 
-    /// <summary>Size in bytes usable by tensors.</summary>
-    public long ByteLength { get; }
+    internal TensorStorage(byte[] array, int sizeClass)
+    {
+        _array = array;
+        SizeClass = sizeClass;
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        _offset = (int)((StoragePool.Alignment - (address & (StoragePool.Alignment - 1))) & (StoragePool.Alignment - 1));
+    }
+
+    /// <summary>Size in bytes usable by tensors (of this rental).</summary>
+    public long ByteLength { get; internal set; }
+
+    /// <summary>The pool's size class (-1: too large to pool).</summary>
+    internal int SizeClass { get; }
+
+    /// <summary>The length of the whole array (what the pool counts).</summary>
+    internal long ArrayLength => _array.LongLength;
 
     /// <summary>Bumped by every in-place write, so saved tensors can tell that they were modified.</summary>
     public int Version;
 
-    public TensorStorage(long byteLength)
-    {
-        ByteLength = byteLength;
-        _array = BufferPool.Rent(byteLength, out _offset);
-        _holders = 0;
-    }
+    /// <summary>Which rental this is; tensors remember it when they take their reference.</summary>
+    public int Generation => (int)(Volatile.Read(ref _state) >> 32);
 
     ~TensorStorage()
     {
@@ -33,9 +47,11 @@ internal sealed unsafe class TensorStorage
         // one taken before may still be in use by a kernel call on some thread, and then the array is in that
         // thread's in-flight ring: leave it to the GC. Otherwise it goes back to the pool, so forgetting Dispose
         // costs neither memory nor a fresh pinned allocation per tensor.
-        if (_array is not { } array) return;
-        if (InFlightArrays.Contains(array)) BufferPool.Forget(array.LongLength);
-        else BufferPool.Return(array);
+        long state = Volatile.Read(ref _state);
+        if ((state & HolderMask) == 0) return; // released already (the finalizer was suppressed; defensive)
+        Volatile.Write(ref _state, (state & ~HolderMask) + (1L << 32)); // released: a new generation, no holders
+        if (InFlightArrays.Contains(_array)) StoragePool.Forget(this);
+        else StoragePool.ReturnFromFinalizer(this);
     }
 
     /// <summary>
@@ -48,59 +64,64 @@ internal sealed unsafe class TensorStorage
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            var array = _array ?? throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
-            InFlightArrays.Touch(array);
-            return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)) + _offset;
+            InFlightArrays.Touch(_array);
+            return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array)) + _offset;
         }
     }
 
-    public bool IsReleased => Volatile.Read(ref _array) is null;
-
-    public void Retain() => Interlocked.Increment(ref _holders);
+    /// <summary>The first holder of a freshly rented storage (nobody else can see it yet). Returns the generation.</summary>
+    internal int AttachFirst()
+    {
+        long state = _state + 1;
+        Volatile.Write(ref _state, state);
+        return (int)(state >> 32);
+    }
 
     /// <summary>How many tensors (and saved tensors) hold this storage now.</summary>
-    public int Holders => Volatile.Read(ref _holders);
+    public int Holders => (int)(Volatile.Read(ref _state) & HolderMask);
 
     /// <summary>
-    /// Takes a reference unless the storage was already released (a released storage is never revived): the
-    /// buffer then cannot go back to the pool, and on to another tensor, before <see cref="Release"/>.
+    /// Takes a reference if the storage is still in rental <paramref name="generation"/> (a released storage is
+    /// never revived, and a storage rented out again belongs to someone else).
     /// </summary>
-    public bool TryRetain()
+    public bool TryRetain(int generation)
     {
-        int holders = Volatile.Read(ref _holders);
-        while (holders > 0)
+        long state = Volatile.Read(ref _state);
+        while ((int)(state >> 32) == generation && (state & HolderMask) != 0)
         {
-            int seen = Interlocked.CompareExchange(ref _holders, holders + 1, holders);
-            if (seen == holders) return !IsReleased || ReleaseAndFail();
-            holders = seen;
+            long seen = Interlocked.CompareExchange(ref _state, state + 1, state);
+            if (seen == state) return true;
+            state = seen;
         }
-        return false;
-    }
-
-    private bool ReleaseAndFail()
-    {
-        Release();
         return false;
     }
 
     /// <summary>
     /// Holds the storage for a write into existing memory (in-place ops): a <c>Dispose</c> racing on another thread
     /// cannot hand the buffer to a new tensor while the write runs. Throws <see cref="ObjectDisposedException"/> if
-    /// the storage is already released.
+    /// the storage was released.
     /// </summary>
-    public Lease Hold()
+    public Lease Hold(int generation)
     {
-        if (!TryRetain()) throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
+        if (!TryRetain(generation)) throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
         return new Lease(this);
     }
 
+    /// <summary>Drops one reference; the last one starts a new generation and returns the storage to the pool.</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref _holders) != 0) return;
-        var array = Interlocked.Exchange(ref _array, null);
-        if (array is null) return;
-        GC.SuppressFinalize(this);
-        BufferPool.Return(array);
+        long state = Volatile.Read(ref _state);
+        while (true)
+        {
+            if ((state & HolderMask) == 0) return; // over-released: never twice into the pool
+            long next = (state & HolderMask) == 1 ? (state & ~HolderMask) + (1L << 32) : state - 1;
+            long seen = Interlocked.CompareExchange(ref _state, next, state);
+            if (seen != state) { state = seen; continue; }
+            if ((next & HolderMask) != 0) return;
+            GC.SuppressFinalize(this);
+            StoragePool.Return(this);
+            return;
+        }
     }
 
     /// <summary>A reference taken by <see cref="Hold"/>, given back by Dispose.</summary>

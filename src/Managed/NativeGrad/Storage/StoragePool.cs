@@ -1,0 +1,282 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace NativeGrad.Storage;
+
+/// <summary>
+/// Pools <see cref="TensorStorage"/> objects together with their pinned arrays, by power-of-two size class, so a
+/// steady-state op allocates nothing: the result's storage (object and buffer) comes back from the last op that
+/// freed one of its size. Small classes (up to 64 KiB) are cached per thread first, without locks or interlocked
+/// operations; larger ones share one lock per class. The accounting counters are per thread too (summed on read).
+/// </summary>
+internal static class StoragePool
+{
+    /// <summary>Data pointers are aligned to a cache line (and so to any SIMD width we use).</summary>
+    public const int Alignment = 64;
+    private const int MinClassLog2 = 6;              // 64 bytes
+    private const int MaxPooledClassLog2 = 30;       // buffers above 1 GiB are never pooled
+    private const int MaxThreadCachedClassLog2 = 16; // 64 KiB: at most 8 x 128 KiB cached per thread
+    private const int ThreadSlots = 8;
+    private const long MaxRetainedBytesPerClass = 256L << 20;
+
+    /// <summary>A size class's shared free list; guarded by locking the object itself.</summary>
+    private sealed class SharedClass
+    {
+        public TensorStorage[] Items = new TensorStorage[4];
+        public int Count;
+        public long Bytes;
+    }
+
+    /// <summary>One thread's small-class free lists, written by that thread only; dropped whole when <see cref="Trim"/> bumps the epoch.</summary>
+    private sealed class ThreadCache
+    {
+        public readonly TensorStorage?[] Slots = new TensorStorage?[(MaxThreadCachedClassLog2 + 1) * ThreadSlots];
+        public readonly int[] Counts = new int[MaxThreadCachedClassLog2 + 1];
+        public int Epoch;
+        public long Buffers;
+        public long Bytes;
+    }
+
+    /// <summary>One thread's share of the live counters (written by that thread only; may go negative when tensors die elsewhere).</summary>
+    private sealed class Counters
+    {
+        public long LiveBytes;
+        public long LiveBuffers;
+    }
+
+    private static readonly SharedClass[] Shared = CreateShared();
+    private static readonly List<Counters> AllCounters = [];               // kept for the process: the sums stay right after a thread ends
+    private static readonly List<WeakReference<ThreadCache>> AllCaches = []; // a cache dies with its thread
+    private static int _epoch;
+
+    [ThreadStatic] private static ThreadCache? _cache;
+    [ThreadStatic] private static Counters? _counters;
+
+    private static SharedClass[] CreateShared()
+    {
+        var classes = new SharedClass[MaxPooledClassLog2 + 1];
+        for (int i = 0; i < classes.Length; i++) classes[i] = new SharedClass();
+        return classes;
+    }
+
+    /// <summary>Bytes currently rented out (live tensor storage that has not been returned or collected).</summary>
+    public static long LiveBytes
+    {
+        get
+        {
+            lock (AllCounters)
+            {
+                long total = 0;
+                foreach (var c in AllCounters) total += Volatile.Read(ref c.LiveBytes);
+                return total;
+            }
+        }
+    }
+
+    /// <summary>Buffers currently rented out.</summary>
+    public static long LiveBuffers
+    {
+        get
+        {
+            lock (AllCounters)
+            {
+                long total = 0;
+                foreach (var c in AllCounters) total += Volatile.Read(ref c.LiveBuffers);
+                return total;
+            }
+        }
+    }
+
+    /// <summary>Buffers held for reuse (shared lists and the current thread caches).</summary>
+    public static long PooledBuffers => PooledTotals().Buffers;
+
+    /// <summary>Bytes held for reuse.</summary>
+    public static long PooledBytes => PooledTotals().Bytes;
+
+    private static (long Buffers, long Bytes) PooledTotals()
+    {
+        long buffers = 0, bytes = 0;
+        foreach (var c in Shared)
+            lock (c) { buffers += c.Count; bytes += c.Bytes; }
+        int epoch = Volatile.Read(ref _epoch);
+        lock (AllCaches)
+        {
+            foreach (var weak in AllCaches)
+            {
+                if (!weak.TryGetTarget(out var cache) || Volatile.Read(ref cache.Epoch) != epoch) continue; // stale: dropped on its thread's next use
+                buffers += Volatile.Read(ref cache.Buffers);
+                bytes += Volatile.Read(ref cache.Bytes);
+            }
+        }
+        return (buffers, bytes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ClassOf(long bytes)
+    {
+        long needed = Math.Max(bytes, 1L << MinClassLog2);
+        return 64 - BitOperations.LeadingZeroCount((ulong)(needed - 1));
+    }
+
+    private static Counters MyCounters => _counters ?? NewCounters();
+
+    private static Counters NewCounters()
+    {
+        var counters = new Counters();
+        lock (AllCounters) AllCounters.Add(counters);
+        return _counters = counters;
+    }
+
+    private static ThreadCache MyCache()
+    {
+        var cache = _cache ?? NewCache();
+        if (cache.Epoch != Volatile.Read(ref _epoch)) Drop(cache);
+        return cache;
+    }
+
+    private static ThreadCache NewCache()
+    {
+        var cache = new ThreadCache { Epoch = Volatile.Read(ref _epoch) };
+        lock (AllCaches)
+        {
+            AllCaches.RemoveAll(w => !w.TryGetTarget(out _));
+            AllCaches.Add(new WeakReference<ThreadCache>(cache));
+        }
+        return _cache = cache;
+    }
+
+    private static void Drop(ThreadCache cache)
+    {
+        Array.Clear(cache.Slots);
+        Array.Clear(cache.Counts);
+        Volatile.Write(ref cache.Buffers, 0);
+        Volatile.Write(ref cache.Bytes, 0);
+        Volatile.Write(ref cache.Epoch, Volatile.Read(ref _epoch));
+    }
+
+    /// <summary>A storage of at least <paramref name="bytes"/> bytes, with no holders, 64-byte aligned.</summary>
+    public static TensorStorage Rent(long bytes)
+    {
+        // Checked first: `bytes + Alignment` must not wrap around (a wrapped size once allocated a few bytes for
+        // a tensor of 2^61 elements).
+        if (bytes < 0 || bytes > Array.MaxLength - Alignment)
+            throw new OutOfMemoryException($"A tensor of {bytes} bytes is larger than a single .NET array can hold ({Array.MaxLength - Alignment} bytes).");
+        int cls = ClassOf(bytes);
+        TensorStorage? storage = null;
+        if (cls <= MaxThreadCachedClassLog2)
+        {
+            var cache = MyCache();
+            int count = cache.Counts[cls];
+            if (count > 0)
+            {
+                int slot = cls * ThreadSlots + count - 1;
+                storage = cache.Slots[slot];
+                cache.Slots[slot] = null;
+                cache.Counts[cls] = count - 1;
+                Volatile.Write(ref cache.Buffers, cache.Buffers - 1);
+                Volatile.Write(ref cache.Bytes, cache.Bytes - storage!.ArrayLength);
+            }
+        }
+        if (storage is null && cls <= MaxPooledClassLog2)
+        {
+            var shared = Shared[cls];
+            lock (shared)
+            {
+                if (shared.Count > 0)
+                {
+                    storage = shared.Items[--shared.Count];
+                    shared.Items[shared.Count] = null!;
+                    shared.Bytes -= storage.ArrayLength;
+                }
+            }
+        }
+        if (storage is null)
+        {
+            long size = (cls <= MaxPooledClassLog2 ? 1L << cls : bytes) + Alignment;
+            storage = new TensorStorage(GC.AllocateUninitializedArray<byte>((int)size, pinned: true), cls <= MaxPooledClassLog2 ? cls : -1);
+        }
+        else
+        {
+            GC.ReRegisterForFinalize(storage); // its finalizer was suppressed when it was returned
+        }
+        storage.ByteLength = bytes;
+        var counters = MyCounters;
+        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes + storage.ArrayLength);
+        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers + 1);
+        return storage;
+    }
+
+    /// <summary>Takes back a storage whose last holder released it (its finalizer is already suppressed).</summary>
+    public static void Return(TensorStorage storage)
+    {
+        var counters = MyCounters;
+        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
+        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+        int cls = storage.SizeClass;
+        if (cls < 0) return; // too large to keep: the GC takes it
+        if (cls <= MaxThreadCachedClassLog2)
+        {
+            var cache = MyCache();
+            int count = cache.Counts[cls];
+            if (count < ThreadSlots)
+            {
+                cache.Slots[cls * ThreadSlots + count] = storage;
+                cache.Counts[cls] = count + 1;
+                Volatile.Write(ref cache.Buffers, cache.Buffers + 1);
+                Volatile.Write(ref cache.Bytes, cache.Bytes + storage.ArrayLength);
+                return;
+            }
+        }
+        ReturnShared(storage);
+    }
+
+    /// <summary>A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is the finalizer thread).</summary>
+    public static void ReturnFromFinalizer(TensorStorage storage)
+    {
+        var counters = MyCounters;
+        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
+        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+        // Not SuppressFinalize: the finalizer ran, so the object left the finalization queue, and Rent's
+        // ReRegisterForFinalize must register it again (on a suppressed object it would only clear the flag).
+        if (storage.SizeClass >= 0) ReturnShared(storage);
+    }
+
+    /// <summary>A storage collected while a kernel call may still use its array: the array is left to the GC; the bytes are no longer live.</summary>
+    public static void Forget(TensorStorage storage)
+    {
+        var counters = MyCounters;
+        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
+        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+    }
+
+    private static void ReturnShared(TensorStorage storage)
+    {
+        var shared = Shared[storage.SizeClass];
+        lock (shared)
+        {
+            if (shared.Bytes + storage.ArrayLength > MaxRetainedBytesPerClass) return; // the GC takes it
+            if (shared.Count == shared.Items.Length) Array.Resize(ref shared.Items, shared.Count * 2);
+            shared.Items[shared.Count++] = storage;
+            shared.Bytes += storage.ArrayLength;
+        }
+    }
+
+    /// <summary>
+    /// Drops every pooled storage so the GC can reclaim it: the shared lists and this thread's cache at once; other
+    /// threads' caches stop counting now and are dropped the next time their thread rents or returns storage.
+    /// </summary>
+    public static void Trim()
+    {
+        Interlocked.Increment(ref _epoch);
+        if (_cache is { } cache) Drop(cache);
+        foreach (var c in Shared)
+        {
+            lock (c)
+            {
+                Array.Clear(c.Items);
+                c.Count = 0;
+                c.Bytes = 0;
+            }
+        }
+    }
+}
