@@ -166,6 +166,40 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>
+    /// C = A B for A seen as [m, k] through strides (sa0, sa1) and B as [k, n] through (sb0, sb1), both from their
+    /// tensor's data pointer; the result is a new contiguous tensor of <paramref name="shape"/> (m * n elements). No
+    /// view objects: vector-matrix, matrix-vector and dot products describe their operands by strides (a vector's
+    /// missing dim has stride 0).
+    /// </summary>
+    public static Tensor Gemm2D(Tensor a, long m, long k, long sa0, long sa1, Tensor b, long n, long sb0, long sb1, long[] shape)
+    {
+        if (k == 0) return Full(shape, a.DType, 0);
+        var result = Tensor.Empty(shape, a.DType); // beta = 0: the kernel writes every element without reading
+        if (m == 0 || n == 0) return result;
+        if (!Layout(m, k, sa0, sa1, out bool transA, out long lda) || !Layout(k, n, sb0, sb1, out bool transB, out long ldb))
+        {
+            // Neither row- nor column-major (e.g. a view with gaps in both dims): the general batched path copies.
+            result.Dispose();
+            using var a3 = Views.View(a, [1, m, k], [0, sa0, sa1], a.Offset);
+            using var b3 = Views.View(b, [1, k, n], [0, sb0, sb1], b.Offset);
+            using var c3 = Bmm(a3, b3, 1);
+            return ContiguousCopy(Views.View(c3, shape, Shapes.ContiguousStrides(shape), 0));
+        }
+        Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, a.DataPointer, lda, 0, b.DataPointer, ldb, 0, 0.0, result.DataPointer, n, m * n, 1);
+        return result;
+    }
+
+    /// <summary>Whether a [rows, cols] operand with strides (sr, sc) is row-major (trans false) or column-major, and its leading dimension.</summary>
+    private static bool Layout(long rows, long cols, long sr, long sc, out bool trans, out long ld)
+    {
+        if ((sc == 1 || cols == 1) && (sr >= Math.Max(cols, 1) || rows == 1)) { trans = false; ld = rows == 1 ? Math.Max(cols, 1) : sr; return true; }
+        if ((sr == 1 || rows == 1) && (sc >= Math.Max(rows, 1) || cols == 1)) { trans = true; ld = cols == 1 ? Math.Max(rows, 1) : sc; return true; }
+        trans = false;
+        ld = 0;
+        return false;
+    }
+
     /// <summary>Describes a [batch, rows, cols] operand as (pointer, transposed, leading dimension, batch stride), copying only if neither layout fits.</summary>
     private static (nint Pointer, bool Trans, long Ld, long BatchStride) GemmOperand(ref Tensor t)
     {

@@ -93,10 +93,8 @@ public sealed partial class Tensor
     private Tensor VecMat(Tensor matrix)
     {
         long k = ShapeArray[0], m = matrix.ShapeArray[1];
-        var row = Views.View(this, [1, k], [0, StridesArray[0]], Offset);
-        var product = MatrixProduct(row, matrix);
-        var result = Views.View(product, [m], [1], 0);
-        product.Dispose();
+        var (a, b) = PromotePair(this, matrix);
+        var result = Kernels.Gemm2D(a, 1, k, 0, a.StridesArray[0], b, m, b.StridesArray[0], b.StridesArray[1], [m]);
         if (!Graph.IsRecording(this, matrix)) return result;
         return Graph.Record("SqueezeBackward4", result, [this, matrix], [this, matrix], (c, g) =>
             [c.NeedsInputGrad(0) ? c.Saved(1).Mv(g) : null, c.NeedsInputGrad(1) ? c.Saved(0).Unsqueeze(1) * g.Unsqueeze(0) : null]);
@@ -107,9 +105,8 @@ public sealed partial class Tensor
     {
         CheckMatmulOperands(this, vector, "mv");
         if (Dim != 2 || vector.Dim != 1 || ShapeArray[1] != vector.ShapeArray[0]) throw CannotMultiply(this, vector, "mv");
-        var product = MatrixProduct(this, Views.View(vector, [vector.ShapeArray[0], 1], [vector.StridesArray[0], 1], vector.Offset));
-        var result = Views.View(product, [ShapeArray[0]], [1], 0);
-        product.Dispose();
+        var (a, b) = PromotePair(this, vector);
+        var result = Kernels.Gemm2D(a, ShapeArray[0], ShapeArray[1], a.StridesArray[0], a.StridesArray[1], b, 1, b.StridesArray[0], 0, [ShapeArray[0]]);
         if (!Graph.IsRecording(this, vector)) return result;
         return Graph.Record("MvBackward0", result, [this, vector], [this, vector], (c, g) =>
             [c.NeedsInputGrad(0) ? g.Unsqueeze(1) * c.Saved(1).Unsqueeze(0) : null, c.NeedsInputGrad(1) ? c.Saved(0).T.Mv(g) : null]);
@@ -121,11 +118,8 @@ public sealed partial class Tensor
         CheckMatmulOperands(this, other, "dot");
         if (Dim != 1 || other.Dim != 1 || ShapeArray[0] != other.ShapeArray[0]) throw CannotMultiply(this, other, "dot");
         long k = ShapeArray[0];
-        var row = Views.View(this, [1, k], [0, StridesArray[0]], Offset);
-        var column = Views.View(other, [k, 1], [other.StridesArray[0], 1], other.Offset);
-        var product = MatrixProduct(row, column);
-        var result = Views.View(product, [], [], 0);
-        product.Dispose();
+        var (a, b) = PromotePair(this, other);
+        var result = Kernels.Gemm2D(a, 1, k, 0, a.StridesArray[0], b, 1, b.StridesArray[0], 0, []);
         if (!Graph.IsRecording(this, other)) return result;
         return Graph.Record("DotBackward0", result, [this, other], [this, other], (c, g) =>
             [c.NeedsInputGrad(0) ? g * c.Saved(1) : null, c.NeedsInputGrad(1) ? g * c.Saved(0) : null]);
@@ -147,14 +141,8 @@ public sealed partial class Tensor
     private static Tensor MatrixProduct(Tensor a, Tensor b)
     {
         (a, b) = PromotePair(a, b);
-        var a3 = Views.View(a, [1, a.ShapeArray[0], a.ShapeArray[1]], [0, a.StridesArray[0], a.StridesArray[1]], a.Offset);
-        var b3 = Views.View(b, [1, b.ShapeArray[0], b.ShapeArray[1]], [0, b.StridesArray[0], b.StridesArray[1]], b.Offset);
-        var c3 = Kernels.Bmm(a3, b3, 1);
-        var c = Views.View(c3, [a.ShapeArray[0], b.ShapeArray[1]], [b.ShapeArray[1], 1], 0);
-        c3.Dispose(); // the view holds the storage now
-        a3.Dispose();
-        b3.Dispose();
-        return c;
+        return Kernels.Gemm2D(a, a.ShapeArray[0], a.ShapeArray[1], a.StridesArray[0], a.StridesArray[1],
+                              b, b.ShapeArray[1], b.StridesArray[0], b.StridesArray[1], [a.ShapeArray[0], b.ShapeArray[1]]);
     }
 
     private static (Tensor, Tensor) PromotePair(Tensor a, Tensor b)
