@@ -16,6 +16,8 @@ static double ref_binary(int op, double a, double b) {
     case NG_BINARY_LT: return a < b;
     case NG_BINARY_GE: return a >= b;
     case NG_BINARY_LE: return a <= b;
+    case NG_BINARY_BCE_WITH_LOGITS: return (1 - b) * a + (fmax(-a, 0) + log1p(exp(-fabs(a)))); /* the kernel's association */
+    case NG_BINARY_SIGMOID_SUB: return (a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a))) - b; /* the kernel's branches */
     }
     return NAN;
 }

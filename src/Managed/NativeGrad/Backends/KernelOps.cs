@@ -15,6 +15,10 @@ internal enum UnaryOp
 internal enum BinaryOp
 {
     Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6, Eq = 7, Gt = 8, Lt = 9, Ge = 10, Le = 11,
+    /// <summary>Fused binary_cross_entropy_with_logits loss (a = logits, b = targets), in double: (1 - b) a + log(1 + e^-a).</summary>
+    BceWithLogits = 12,
+    /// <summary>sigmoid(a) - b, in double: the logits' gradient of <see cref="BceWithLogits"/>.</summary>
+    SigmoidSub = 13,
 }
 
 /// <summary>Reductions over the middle axis of [outer, n, inner].</summary>

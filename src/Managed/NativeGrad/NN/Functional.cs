@@ -61,15 +61,27 @@ public static partial class Functional
         if (weight is not null) Shapes.Broadcast(weight.Shape, input.Shape, "binary_cross_entropy_with_logits (weight)");
         if (posWeight is not null) Shapes.Broadcast(posWeight.Shape, input.Shape, "binary_cross_entropy_with_logits (pos_weight)");
 
+        // Without weights the loss is one fused kernel (BceWithLogits) and a reduction, and the first-order gradient one
+        // fused kernel (SigmoidSub) scaled in place; weights, pos_weight and create_graph take the composite formulas.
+        bool fused = weight is null && posWeight is null;
         Tensor result;
         using (GradMode.NoGrad())
         {
+            if (fused)
+            {
+                var perElement = Ops.Kernels.Binary(input, target, Backends.BinaryOp.BceWithLogits, "binary_cross_entropy_with_logits");
+                result = Reduce(perElement, reduction);
+                if (!ReferenceEquals(result, perElement)) perElement.Dispose();
+            }
+            else
+            {
             var softplusNegX = (-input).Softplus(1.0, double.PositiveInfinity); // log(1 + e^-x), stable
             var loss = posWeight is null
                 ? (1.0 - target) * input + softplusNegX
                 : (1.0 - target) * input + (1.0 + (posWeight - 1.0) * target) * softplusNegX;
             if (weight is not null) loss = loss * weight;
             result = Reduce(loss, reduction);
+            }
         }
         bool record = GradMode.IsEnabled && (input.RequiresGrad || target.RequiresGrad || (weight?.RequiresGrad ?? false) || (posWeight?.RequiresGrad ?? false));
         if (!record) return result;
@@ -85,7 +97,9 @@ public static partial class Functional
                 var gl = ExpandReduced(g, shape, reduction);
                 if (w is not null) gl = gl * w;
                 Tensor? gx = null, gy = null, gw = null, gp = null;
-                if (c.NeedsInputGrad(0))
+                if (c.NeedsInputGrad(0) && fused && !GradMode.IsEnabled)
+                    gx = FusedBceWithLogitsGrad(x, y, g, reduction);
+                else if (c.NeedsInputGrad(0))
                     gx = p is null ? gl * (x.Sigmoid() - y) : gl * ((1.0 + (p - 1.0) * y) * x.Sigmoid() - p * y);
                 if (c.NeedsInputGrad(1))
                     gy = p is null ? gl * -x : gl * (-x + (p - 1.0) * (-x).Softplus(1.0, double.PositiveInfinity));
@@ -100,6 +114,21 @@ public static partial class Functional
                 }
                 return [gx, gy, gw, gp];
             });
+    }
+
+    /// <summary>d loss / d x without weights, first order: (sigmoid(x) - y) in one kernel, times g (divided by the count for a mean).</summary>
+    private static Tensor FusedBceWithLogitsGrad(Tensor x, Tensor y, Tensor g, Reduction reduction)
+    {
+        var d = Ops.Kernels.Binary(x, y, Backends.BinaryOp.SigmoidSub, "binary_cross_entropy_with_logits_backward");
+        if (reduction == Reduction.None)
+        {
+            var scaled = Ops.Kernels.Binary(d, g, Backends.BinaryOp.Mul, "binary_cross_entropy_with_logits_backward");
+            d.Dispose();
+            return scaled;
+        }
+        double scale = g.Item() / (reduction == Reduction.Mean ? Math.Max(x.NumElements, 1) : 1);
+        Ops.Kernels.ScaleInPlace(d, scale);
+        return d;
     }
 
     /// <summary>The string-reduction overload, as PyTorch spells it ("mean", "sum", "none").</summary>

@@ -44,6 +44,13 @@ internal static unsafe class Kernels
         else CopyInto(Full([], t.DType, value), t);
     }
 
+    /// <summary>t *= s for a contiguous tensor this code owns (a fresh result nobody else has seen).</summary>
+    public static void ScaleInPlace(Tensor t, double s)
+    {
+        long n = t.NumElements;
+        if (n > 0 && s != 1.0) Backend.Unary(t.DType, UnaryOp.Affine, n, t.DataPointer, t.DataPointer, s, 0.0);
+    }
+
     public static Tensor Unary(Tensor x, UnaryOp op, double alpha = 0, double beta = 0)
     {
         x = Contiguous(x);

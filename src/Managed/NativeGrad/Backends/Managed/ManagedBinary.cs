@@ -30,6 +30,8 @@ internal static unsafe class ManagedBinary
             case BinaryOp.Lt: Run<T, LtOp<T>>(shape, a, aStrides, b, bStrides, output); return;
             case BinaryOp.Ge: Run<T, GeOp<T>>(shape, a, aStrides, b, bStrides, output); return;
             case BinaryOp.Le: Run<T, LeOp<T>>(shape, a, aStrides, b, bStrides, output); return;
+            case BinaryOp.BceWithLogits: Run<T, BceWithLogitsOp<T>>(shape, a, aStrides, b, bStrides, output); return;
+            case BinaryOp.SigmoidSub: Run<T, SigmoidSubOp<T>>(shape, a, aStrides, b, bStrides, output); return;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "Unknown binary op.");
         }
     }
@@ -57,6 +59,26 @@ internal static unsafe class ManagedBinary
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Row(long off0, long off1, long off2, long length, long s0, long s1, long s2)
             => ElementwiseLoops.Row<T, TOp>(a + off0, s0, b + off1, s1, o + off2, length); // s2 is 1: the output is contiguous
+    }
+
+    /// <summary>The element-wise BCE-with-logits loss, in double (as the native kernel): (1 - y) x + max(-x, 0) + log1p(e^-|x|).</summary>
+    private readonly struct BceWithLogitsOp<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => false;
+        public static T Invoke(T a, T b)
+        {
+            double x = double.CreateTruncating(a), y = double.CreateTruncating(b);
+            return T.CreateTruncating((1.0 - y) * x + ((x < 0 ? -x : 0.0) + ScalarMath.Log1p(Math.Exp(-Math.Abs(x)))));
+        }
+        public static Vector<T> Invoke(Vector<T> a, Vector<T> b) => throw new NotSupportedException();
+    }
+
+    /// <summary>sigmoid(x) - y, in double (as the native kernel).</summary>
+    private readonly struct SigmoidSubOp<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static bool Vectorizable => false;
+        public static T Invoke(T a, T b) => T.CreateTruncating(ScalarMath.Sigmoid(double.CreateTruncating(a)) - double.CreateTruncating(b));
+        public static Vector<T> Invoke(Vector<T> a, Vector<T> b) => throw new NotSupportedException();
     }
 
     private readonly struct AddOp<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
