@@ -49,7 +49,7 @@ public sealed class FunctionContext
 
     internal void Release()
     {
-        foreach (var s in _saved) s.Release();
+        for (int i = 0; i < _saved.Length; i++) _saved[i].Release();
     }
 }
 

@@ -3,9 +3,10 @@ namespace NativeGrad.Autograd;
 /// <summary>
 /// A tensor saved for backward: an alias that holds its own reference to the storage (so disposing the
 /// original does not free memory the graph still needs) and the storage version at save time (so an in-place
-/// change afterwards is detected instead of silently giving wrong gradients).
+/// change afterwards is detected instead of silently giving wrong gradients). A struct kept in its node's array:
+/// call <see cref="Release"/> on the array element (never on a copy).
 /// </summary>
-internal sealed class SavedTensor
+internal struct SavedTensor
 {
     private Tensor? _alias;
     private readonly int _version;
@@ -37,7 +38,7 @@ internal sealed class SavedTensor
 
     public string Describe() => _alias is { } a ? Shapes.Format(a.Shape) : "freed";
 
-    public void Release()
+    public void Release() // on the array element: `saved[i].Release()`
     {
         var alias = Interlocked.Exchange(ref _alias, null);
         alias?.Dispose();

@@ -21,7 +21,9 @@ public sealed partial class Tensor
     {
         var result = alpha == 1.0 ? BinaryOp(other, Backends.BinaryOp.Add, "add") : ScaledBinary(other, alpha, Backends.BinaryOp.Add, "add");
         if (!Graph.IsRecording(this, other)) return result;
-        return Graph.Record("AddBackward0", result, [this, other], [], (c, g) => [g, alpha == 1.0 ? g : g * alpha]);
+        return alpha == 1.0
+            ? Graph.Record("AddBackward0", result, [this, other], [], static (c, g) => [g, g]) // no closure for the common case
+            : Graph.Record("AddBackward0", result, [this, other], [], (c, g) => [g, g * alpha]);
     }
 
     /// <summary>this op (alpha * other), with the scaled temporary given back to the pool at once.</summary>

@@ -20,24 +20,21 @@ internal static class Graph
 
     /// <summary>
     /// Makes <paramref name="result"/> the output of a node named <paramref name="name"/> whose backward is
-    /// <paramref name="backward"/>; <paramref name="saved"/> may include the result itself.
+    /// <paramref name="backward"/>; <paramref name="saved"/> may include the result itself. The spans are the ops'
+    /// collection expressions (on the stack); the node keeps three small arrays: edges, input shapes, saved tensors.
     /// </summary>
-    public static Tensor Record(string name, Tensor result, Tensor?[] inputs, Tensor?[] saved, BackwardFormula backward)
+    public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, BackwardFormula backward)
     {
         var edges = new GradientEdge[inputs.Length];
-        var needs = new bool[inputs.Length];
-        var shapes = new long[]?[inputs.Length];
-        var dtypes = new DType[inputs.Length];
+        var meta = new InputMeta[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
         {
             if (inputs[i] is not { } input) continue;
             edges[i] = input.GradientEdge();
-            needs[i] = edges[i].Node is not null;
-            shapes[i] = input.ShapeArray;
-            dtypes[i] = input.DType;
+            meta[i] = new InputMeta(input.ShapeArray, input.DType);
         }
-        var savedTensors = new SavedTensor[saved.Length];
-        var node = new FunctionNode(name, edges, savedTensors, needs, shapes, dtypes, backward);
+        var savedTensors = saved.Length == 0 ? [] : new SavedTensor[saved.Length];
+        var node = new FunctionNode(name, edges, savedTensors, meta, backward);
         result.SetGradFn(node);
         for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name);
         return result;

@@ -95,6 +95,22 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>Reduces every element to a 0-d tensor (the common loss case: no dim bookkeeping).</summary>
+    public static Tensor ReduceAll(Tensor x, ReduceOp op)
+    {
+        if (!x.IsContiguous) return Reduce(x, op, AllDims(x.Dim), false);
+        var result = Tensor.Empty([], x.DType);
+        Backend.Reduce(x.DType, op, 1, x.NumElements, 1, x.DataPointer, result.DataPointer);
+        return result;
+    }
+
+    private static int[] AllDims(int rank)
+    {
+        var all = new int[rank];
+        for (int i = 0; i < rank; i++) all[i] = i;
+        return all;
+    }
+
     /// <summary>Reduces over the given dims (sorted, distinct, wrapped). The result has the kept dims (and 1s if keepdim).</summary>
     public static Tensor Reduce(Tensor x, ReduceOp op, int[] dims, bool keepDim)
     {

@@ -46,7 +46,7 @@ public sealed partial class Tensor
     public Tensor Sum()
     {
         RequireFloat("sum");
-        var result = Kernels.Reduce(this, ReduceOp.Sum, ReductionDims(null, "sum"), false);
+        var result = Kernels.ReduceAll(this, ReduceOp.Sum);
         if (!Graph.IsRecording(this)) return result;
         var shape = ShapeArray;
         return Graph.Record("SumBackward0", result, [this], [], (c, g) => [g.Expand(shape)]);
@@ -70,10 +70,9 @@ public sealed partial class Tensor
     public Tensor Mean()
     {
         RequireFloat("mean");
-        var all = ReductionDims(null, "mean");
-        long n = CountOver(all);
-        var result = Kernels.Reduce(this, ReduceOp.Sum, all, false);
-        result = Kernels.Unary(result, Backends.UnaryOp.Affine, 1.0 / n, 0.0);
+        long n = NumElements;
+        var result = Kernels.ReduceAll(this, ReduceOp.Sum);
+        Kernels.ScaleInPlace(result, 1.0 / n); // the sum is ours alone: scaled where it is
         if (!Graph.IsRecording(this)) return result;
         var shape = ShapeArray;
         return Graph.Record("MeanBackward0", result, [this], [], (c, g) => [g.Expand(shape) / n]);
@@ -85,7 +84,8 @@ public sealed partial class Tensor
         RequireFloat("mean");
         var reduced = ReductionDims(dims, "mean");
         long n = CountOver(reduced);
-        var result = Kernels.Unary(Kernels.Reduce(this, ReduceOp.Sum, reduced, keepDim), Backends.UnaryOp.Affine, 1.0 / n, 0.0);
+        var result = Kernels.Reduce(this, ReduceOp.Sum, reduced, keepDim);
+        Kernels.ScaleInPlace(result, 1.0 / n);
         if (!Graph.IsRecording(this)) return result;
         var shape = ShapeArray;
         return Graph.Record("MeanBackward1", result, [this], [], (c, g) => [UnsqueezeReduced(g, reduced, keepDim).Expand(shape) / n]);
