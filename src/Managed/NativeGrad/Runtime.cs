@@ -32,6 +32,7 @@ public static class Runtime
     private static BackendKind _default = ChooseDefault();
 
     [ThreadStatic] private static IBackend? _threadOverride;
+    private static volatile bool _overridden; // set once any thread used UseBackend: until then no thread-static read per op
 
     private static BackendKind ChooseDefault()
     {
@@ -52,7 +53,7 @@ public static class Runtime
     /// </summary>
     public static BackendKind Backend
     {
-        get => _threadOverride is null ? _default : (_threadOverride.Name == "native" ? BackendKind.Native : BackendKind.Managed);
+        get => (_overridden ? _threadOverride : null) is not { } over ? _default : (over.Name == "native" ? BackendKind.Native : BackendKind.Managed);
         set => _default = Resolve(value) is NativeBackend ? BackendKind.Native : BackendKind.Managed;
     }
 
@@ -75,6 +76,7 @@ public static class Runtime
     public static BackendScope UseBackend(BackendKind kind)
     {
         var previous = _threadOverride;
+        _overridden = true;
         _threadOverride = Resolve(kind);
         return new BackendScope(previous);
     }
@@ -88,7 +90,7 @@ public static class Runtime
         public void Dispose() => _threadOverride = _previous;
     }
 
-    internal static IBackend Current => _threadOverride ?? Resolve(_default);
+    internal static IBackend Current => (_overridden ? _threadOverride : null) ?? Resolve(_default);
 
     private static IBackend Resolve(BackendKind kind)
     {

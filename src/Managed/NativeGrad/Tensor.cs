@@ -48,15 +48,19 @@ public sealed partial class Tensor : IDisposable
         long bytes;
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
-        return new Tensor(StoragePool.Rent(bytes), shape, Shapes.ContiguousStrides(shape), dtype);
+        var state = ThreadState.Current;
+        return new Tensor(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
     }
 
     /// <summary>An uninitialised contiguous tensor with the shape and dtype of a contiguous <paramref name="like"/> (shares its shape and stride arrays, which are immutable).</summary>
-    internal static Tensor EmptyLike(Tensor like)
+    internal static Tensor EmptyLike(Tensor like) => EmptyLike(like, ThreadState.Current);
+
+    /// <inheritdoc cref="EmptyLike(Tensor)"/>
+    internal static Tensor EmptyLike(Tensor like, ThreadState state)
     {
         if (!like.IsContiguous) return Empty(like.ShapeArray, like.DType);
         long bytes = like.NumElements * like.DType.ElementSize();
-        return new Tensor(StoragePool.Rent(bytes), like.ShapeArray, like.StridesArray, like.DType);
+        return new Tensor(StoragePool.Rent(bytes, state), like.ShapeArray, like.StridesArray, like.DType, state);
     }
 
     /// <summary>The element type.</summary>
@@ -95,6 +99,14 @@ public sealed partial class Tensor : IDisposable
 
     internal int StorageVersion => Storage.Version;
 
+    /// <summary><see cref="DataPointer"/> with this thread's state at hand (hot paths read it once per op).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal unsafe void* DataPointerOn(ThreadState state)
+    {
+        if (_disposed != 0) ThrowDisposed();
+        return (byte*)Storage.PointerOn(state) + Offset * DType.ElementSize();
+    }
+
     internal unsafe void* DataPointer
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,7 +130,7 @@ public sealed partial class Tensor : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Storage.Release();
         // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
-        Interlocked.Exchange(ref _grad, null)?.Dispose();
+        if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose();
     }
 
     // ---------------- autograd ----------------
@@ -288,7 +300,7 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>The first tensor on a freshly rented storage (contiguous, offset 0).</summary>
-    private Tensor(TensorStorage storage, long[] shape, long[] strides, DType dtype)
+    private Tensor(TensorStorage storage, long[] shape, long[] strides, DType dtype, ThreadState state)
     {
         Storage = storage;
         ShapeArray = shape;
@@ -296,8 +308,8 @@ public sealed partial class Tensor : IDisposable
         DType = dtype;
         _contiguous = true;
         _storageGeneration = storage.AttachFirst();
-        IsInference = GradMode.IsInference;
-        TensorScope.Track(this);
+        IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
+        TensorScope.Track(this, state);
     }
 
     // A second tensor on source's storage. track: false for aliases saved by the graph, which no TensorScope may dispose.

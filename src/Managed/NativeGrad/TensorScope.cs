@@ -16,7 +16,11 @@ namespace NativeGrad;
 /// </example>
 public sealed class TensorScope : IDisposable
 {
-    [ThreadStatic] private static TensorScope? _current;
+    private static TensorScope? _current // this thread's innermost scope
+    {
+        get => ThreadState.Current.Scope;
+        set => ThreadState.Current.Scope = value;
+    }
 
     private readonly TensorScope? _outer;
     private readonly List<Tensor> _tensors = [];
@@ -32,6 +36,8 @@ public sealed class TensorScope : IDisposable
     public int Count => _tensors.Count;
 
     internal static void Track(Tensor tensor) => _current?._tensors.Add(tensor);
+
+    internal static void Track(Tensor tensor, ThreadState state) => state.Scope?._tensors.Add(tensor);
 
     /// <summary>
     /// Takes <paramref name="tensor"/> out of the innermost scope of this thread, if it was created there: for state

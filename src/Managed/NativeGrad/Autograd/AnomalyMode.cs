@@ -7,9 +7,10 @@ namespace NativeGrad.Autograd;
 public static class AnomalyMode
 {
     [ThreadStatic] private static int _depth;
+    private static int _open; // scopes open on any thread: while 0, IsEnabled reads no thread-static (it is asked once per node)
 
     /// <summary>True inside a <see cref="Autograd.DetectAnomaly"/> scope on this thread.</summary>
-    public static bool IsEnabled => _depth > 0;
+    public static bool IsEnabled => Volatile.Read(ref _open) != 0 && _depth > 0;
 
     internal static Scope Enter() => new();
 
@@ -17,10 +18,18 @@ public static class AnomalyMode
     public readonly struct Scope : IDisposable
     {
         /// <summary>Enters anomaly mode.</summary>
-        public Scope() => _depth++;
+        public Scope()
+        {
+            _depth++;
+            Interlocked.Increment(ref _open);
+        }
 
         /// <summary>Leaves anomaly mode.</summary>
-        public void Dispose() => _depth--;
+        public void Dispose()
+        {
+            _depth--;
+            Interlocked.Decrement(ref _open);
+        }
     }
 
     internal static void Check(BackwardNode node, Tensor?[] gradInputs)

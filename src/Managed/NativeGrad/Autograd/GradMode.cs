@@ -6,8 +6,26 @@ namespace NativeGrad.Autograd;
 /// </summary>
 public static class GradMode
 {
-    [ThreadStatic] private static bool _disabled;
-    [ThreadStatic] private static bool _inference;
+    // Both flags live in this thread's ThreadState (one TLS lookup for everything per-thread).
+    private static bool _disabled
+    {
+        get => (ThreadState.Current.GradFlags & ThreadState.GradDisabled) != 0;
+        set
+        {
+            var state = ThreadState.Current;
+            state.GradFlags = value ? state.GradFlags | ThreadState.GradDisabled : state.GradFlags & ~ThreadState.GradDisabled;
+        }
+    }
+
+    private static bool _inference
+    {
+        get => (ThreadState.Current.GradFlags & ThreadState.InferenceMode) != 0;
+        set
+        {
+            var state = ThreadState.Current;
+            state.GradFlags = value ? state.GradFlags | ThreadState.InferenceMode : state.GradFlags & ~ThreadState.InferenceMode;
+        }
+    }
 
     /// <summary>True when ops on this thread record the backward graph.</summary>
     public static bool IsEnabled => !_disabled;

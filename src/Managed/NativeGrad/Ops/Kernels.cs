@@ -54,9 +54,10 @@ internal static unsafe class Kernels
     public static Tensor Unary(Tensor x, UnaryOp op, double alpha = 0, double beta = 0)
     {
         x = Contiguous(x);
-        var result = Tensor.EmptyLike(x);
+        var state = ThreadState.Current;
+        var result = Tensor.EmptyLike(x, state);
         long n = x.NumElements;
-        if (n > 0) Backend.Unary(x.DType, op, n, x.DataPointer, result.DataPointer, alpha, beta);
+        if (n > 0) Backend.Unary(x.DType, op, n, x.DataPointerOn(state), result.DataPointerOn(state), alpha, beta);
         return result;
     }
 
@@ -70,12 +71,13 @@ internal static unsafe class Kernels
         }
         if (a.IsContiguous && b.IsContiguous && Shapes.SameShape(a.ShapeArray, b.ShapeArray))
         {
-            // The common case: one flat loop, no stride arrays.
-            var same = Tensor.EmptyLike(a);
+            // The common case: one flat loop, no stride arrays, one thread-state read.
+            var state = ThreadState.Current;
+            var same = Tensor.EmptyLike(a, state);
             long n = same.NumElements;
             if (n == 0) return same;
             ReadOnlySpan<long> flat = [n], unit = [1];
-            Backend.Binary(a.DType, op, flat, a.DataPointer, unit, b.DataPointer, unit, same.DataPointer);
+            Backend.Binary(a.DType, op, flat, a.DataPointerOn(state), unit, b.DataPointerOn(state), unit, same.DataPointerOn(state));
             return same;
         }
         var shape = Shapes.SameShape(a.ShapeArray, b.ShapeArray) ? a.ShapeArray : Shapes.Broadcast(a.ShapeArray, b.ShapeArray, opName);

@@ -28,17 +28,18 @@ internal static class StoragePool
     }
 
     /// <summary>One thread's small-class free lists, written by that thread only; dropped whole when <see cref="Trim"/> bumps the epoch.</summary>
-    private sealed class ThreadCache
+    internal sealed class ThreadCache
     {
         public readonly TensorStorage?[] Slots = new TensorStorage?[(MaxThreadCachedClassLog2 + 1) * ThreadSlots];
         public readonly int[] Counts = new int[MaxThreadCachedClassLog2 + 1];
+        public readonly Counters Counters = NewCounters();
         public int Epoch;
         public long Buffers;
         public long Bytes;
     }
 
     /// <summary>One thread's share of the live counters (written by that thread only; may go negative when tensors die elsewhere).</summary>
-    private sealed class Counters
+    internal sealed class Counters
     {
         public long LiveBytes;
         public long LiveBuffers;
@@ -49,8 +50,6 @@ internal static class StoragePool
     private static readonly List<WeakReference<ThreadCache>> AllCaches = []; // a cache dies with its thread
     private static int _epoch;
 
-    [ThreadStatic] private static ThreadCache? _cache;
-    [ThreadStatic] private static Counters? _counters;
 
     private static SharedClass[] CreateShared()
     {
@@ -118,23 +117,23 @@ internal static class StoragePool
         return 64 - BitOperations.LeadingZeroCount((ulong)(needed - 1));
     }
 
-    private static Counters MyCounters => _counters ?? NewCounters();
-
     private static Counters NewCounters()
     {
         var counters = new Counters();
         lock (AllCounters) AllCounters.Add(counters);
-        return _counters = counters;
+        return counters;
     }
 
-    private static ThreadCache MyCache()
+    private static ThreadCache MyCache() => CacheOf(ThreadState.Current);
+
+    private static ThreadCache CacheOf(ThreadState state)
     {
-        var cache = _cache ?? NewCache();
+        var cache = state.PoolCache ?? NewCache(state);
         if (cache.Epoch != Volatile.Read(ref _epoch)) Drop(cache);
         return cache;
     }
 
-    private static ThreadCache NewCache()
+    private static ThreadCache NewCache(ThreadState state)
     {
         var cache = new ThreadCache { Epoch = Volatile.Read(ref _epoch) };
         lock (AllCaches)
@@ -142,7 +141,7 @@ internal static class StoragePool
             AllCaches.RemoveAll(w => !w.TryGetTarget(out _));
             AllCaches.Add(new WeakReference<ThreadCache>(cache));
         }
-        return _cache = cache;
+        return state.PoolCache = cache;
     }
 
     private static void Drop(ThreadCache cache)
@@ -155,7 +154,10 @@ internal static class StoragePool
     }
 
     /// <summary>A storage of at least <paramref name="bytes"/> bytes, with no holders, 64-byte aligned.</summary>
-    public static TensorStorage Rent(long bytes)
+    public static TensorStorage Rent(long bytes) => Rent(bytes, ThreadState.Current);
+
+    /// <inheritdoc cref="Rent(long)"/>
+    public static TensorStorage Rent(long bytes, ThreadState state)
     {
         // Checked first: `bytes + Alignment` must not wrap around (a wrapped size once allocated a few bytes for
         // a tensor of 2^61 elements).
@@ -163,9 +165,9 @@ internal static class StoragePool
             throw new OutOfMemoryException($"A tensor of {bytes} bytes is larger than a single .NET array can hold ({Array.MaxLength - Alignment} bytes).");
         int cls = ClassOf(bytes);
         TensorStorage? storage = null;
+        var cache = CacheOf(state);
         if (cls <= MaxThreadCachedClassLog2)
         {
-            var cache = MyCache();
             int count = cache.Counts[cls];
             if (count > 0)
             {
@@ -195,28 +197,24 @@ internal static class StoragePool
             long size = (cls <= MaxPooledClassLog2 ? 1L << cls : bytes) + Alignment;
             storage = new TensorStorage(GC.AllocateUninitializedArray<byte>((int)size, pinned: true), cls <= MaxPooledClassLog2 ? cls : -1);
         }
-        else
-        {
-            GC.ReRegisterForFinalize(storage); // its finalizer was suppressed when it was returned
-        }
         storage.ByteLength = bytes;
-        var counters = MyCounters;
+        var counters = cache.Counters;
         Volatile.Write(ref counters.LiveBytes, counters.LiveBytes + storage.ArrayLength);
         Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers + 1);
         return storage;
     }
 
-    /// <summary>Takes back a storage whose last holder released it (its finalizer is already suppressed).</summary>
+    /// <summary>Takes back a storage whose last holder released it.</summary>
     public static void Return(TensorStorage storage)
     {
-        var counters = MyCounters;
+        var cache = MyCache();
+        var counters = cache.Counters;
         Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
         Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
         int cls = storage.SizeClass;
         if (cls < 0) return; // too large to keep: the GC takes it
         if (cls <= MaxThreadCachedClassLog2)
         {
-            var cache = MyCache();
             int count = cache.Counts[cls];
             if (count < ThreadSlots)
             {
@@ -233,18 +231,17 @@ internal static class StoragePool
     /// <summary>A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is the finalizer thread).</summary>
     public static void ReturnFromFinalizer(TensorStorage storage)
     {
-        var counters = MyCounters;
+        var counters = MyCache().Counters;
         Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
         Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
-        // Not SuppressFinalize: the finalizer ran, so the object left the finalization queue, and Rent's
-        // ReRegisterForFinalize must register it again (on a suppressed object it would only clear the flag).
+        GC.ReRegisterForFinalize(storage); // it ran, so it left the finalization queue; back in the pool it must be registered again
         if (storage.SizeClass >= 0) ReturnShared(storage);
     }
 
     /// <summary>A storage collected while a kernel call may still use its array: the array is left to the GC; the bytes are no longer live.</summary>
     public static void Forget(TensorStorage storage)
     {
-        var counters = MyCounters;
+        var counters = MyCache().Counters;
         Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
         Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
     }
@@ -268,7 +265,7 @@ internal static class StoragePool
     public static void Trim()
     {
         Interlocked.Increment(ref _epoch);
-        if (_cache is { } cache) Drop(cache);
+        if (ThreadState.Current.PoolCache is { } cache) Drop(cache);
         foreach (var c in Shared)
         {
             lock (c)
