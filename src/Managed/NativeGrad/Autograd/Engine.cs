@@ -11,15 +11,15 @@ internal static class Engine
     /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
     private sealed class Scratch
     {
-        public readonly Dictionary<BackwardNode, int> Dependencies = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<BackwardNode, int> Dependencies = new(NodeIdentity.Instance);
         public readonly Stack<BackwardNode> Stack = new();
         public readonly PriorityQueue<BackwardNode, long> Ready = new();
         public readonly List<BackwardNode> Order = [];
-        public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
         /// <summary>Gradients stored in some slot during this pass, and those others may hold too (roots, duplicates, hooked).</summary>
-        public readonly HashSet<Tensor> Stored = new(ReferenceEqualityComparer.Instance);
-        public readonly HashSet<Tensor> Shared = new(ReferenceEqualityComparer.Instance);
+        public readonly HashSet<Tensor> Stored = new(TensorIdentity.Instance);
+        public readonly HashSet<Tensor> Shared = new(TensorIdentity.Instance);
 
         public bool IsExclusive(Tensor t) => !Shared.Contains(t);
 
@@ -33,6 +33,22 @@ internal static class Engine
             Order.Clear();
             Buffers.Clear();
         }
+    }
+
+    /// <summary>Reference identity hashed by the creation number (RuntimeHelpers.GetHashCode's first call on an object is slow).</summary>
+    private sealed class NodeIdentity : IEqualityComparer<BackwardNode>
+    {
+        public static readonly NodeIdentity Instance = new();
+        public bool Equals(BackwardNode? x, BackwardNode? y) => ReferenceEquals(x, y);
+        public int GetHashCode(BackwardNode node) => (int)node.SequenceNr;
+    }
+
+    /// <summary>Reference identity hashed by <see cref="Tensor.HashId"/>.</summary>
+    private sealed class TensorIdentity : IEqualityComparer<Tensor>
+    {
+        public static readonly TensorIdentity Instance = new();
+        public bool Equals(Tensor? x, Tensor? y) => ReferenceEquals(x, y);
+        public int GetHashCode(Tensor t) => t.HashId;
     }
 
     // A backward started from inside a backward (a hook, a custom function) takes fresh collections.

@@ -96,8 +96,20 @@ public sealed partial class Tensor
         var (a, b) = PromotePair(this, matrix);
         var result = Kernels.Gemm2D(a, 1, k, 0, a.StridesArray[0], b, m, b.StridesArray[0], b.StridesArray[1], [m]);
         if (!Graph.IsRecording(this, matrix)) return result;
-        return Graph.Record("SqueezeBackward4", result, [this, matrix], [this, matrix], (c, g) =>
-            [c.NeedsInputGrad(0) ? c.Saved(1).Mv(g) : null, c.NeedsInputGrad(1) ? c.Saved(0).Unsqueeze(1) * g.Unsqueeze(0) : null]);
+        return Graph.Record("SqueezeBackward4", result, [this, matrix], [this, matrix], static (c, g) =>
+            [c.NeedsInputGrad(0) ? c.Saved(1).Mv(g) : null, c.NeedsInputGrad(1) ? Outer(c.Saved(0), g) : null]);
+    }
+
+    /// <summary>
+    /// The outer product u v^T of two vectors (a weight gradient): one GEMM with k = 1 when no graph is being recorded,
+    /// the differentiable broadcast product otherwise.
+    /// </summary>
+    private static Tensor Outer(Tensor u, Tensor v)
+    {
+        if (GradMode.IsEnabled && (u.RequiresGrad || v.RequiresGrad)) return u.Unsqueeze(1) * v.Unsqueeze(0);
+        var (a, b) = PromotePair(u, v);
+        long n = a.ShapeArray[0], m = b.ShapeArray[0];
+        return Kernels.Gemm2D(a, n, 1, a.StridesArray[0], 0, b, m, 0, b.StridesArray[0], [n, m]);
     }
 
     /// <summary>Matrix-vector product [n, k] x [k].</summary>
