@@ -30,6 +30,15 @@
 #define NG_RESTRICT
 #endif
 
+/* Orders this thread's earlier non-temporal (streaming) stores before its later stores, e.g. the thread pool's
+ * completion flag: call it at the end of a task that may have streamed. A no-op off x86. */
+#if NG_X86
+#include <xmmintrin.h>
+static inline void ng_store_fence(void) { _mm_sfence(); }
+#else
+static inline void ng_store_fence(void) {}
+#endif
+
 enum { NG_PATH_SCALAR = 0, NG_PATH_AVX2 = 1, NG_PATH_AVX512 = 2, NG_NPATHS = 3 };
 
 /* y[i] = op(x[i]), i < n, contiguous. */
@@ -41,10 +50,15 @@ typedef void (*ng_binary_fn)(int64_t n, const void *a, int64_t sa, const void *b
 typedef double (*ng_reduce_row_fn)(int64_t n, const void *x);
 /* y[j] = reduce_r x[r*ld + j] for j < w, r < n (n >= 1); y typed (f32/f64), contiguous. */
 typedef void (*ng_reduce_cols_fn)(int64_t n, int64_t w, int64_t ld, const void *x, void *y);
-/* softmax / log_softmax of one contiguous row of `cols` elements. */
-typedef void (*ng_softmax_row_fn)(int64_t cols, const void *x, void *y, int log);
+/* softmax / log_softmax of one contiguous row of `cols` elements. `flags` (softmax and backward rows): */
+enum {
+    NG_SM_LOG = 1,   /* log_softmax (else softmax) */
+    NG_SM_STREAM = 2 /* the output is large and not read back soon: the row may be written with non-temporal stores;
+                      * the driver calls ng_store_fence() before its task returns */
+};
+typedef void (*ng_softmax_row_fn)(int64_t cols, const void *x, void *y, int flags);
 /* the backward of one row: dx from the forward output y and the output gradient g (dx may equal g). */
-typedef void (*ng_softmax_bwd_row_fn)(int64_t cols, const void *y, const void *g, void *dx, int log);
+typedef void (*ng_softmax_bwd_row_fn)(int64_t cols, const void *y, const void *g, void *dx, int flags);
 /* GEMM micro-kernel: C[MR x NR] (row stride ldc) = alpha * Apacked * Bpacked + beta * C.
  * Apacked: k groups of MR values (column of the A sliver); Bpacked: k groups of NR values.
  * beta == 0: C is not read. */

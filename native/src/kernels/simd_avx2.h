@@ -21,6 +21,9 @@ typedef __m256d vdm;
 
 static inline vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vf_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* non-temporal store, p aligned to VF_ALIGN bytes (write-combining: no read-for-ownership; fence before publishing) */
+#define VF_ALIGN 32
+static inline void vf_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
 static inline vf vf_set1(float x) { return _mm256_set1_ps(x); }
 static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }

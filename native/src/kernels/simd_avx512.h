@@ -18,6 +18,9 @@ typedef __mmask8 vdm;
 
 static inline vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vf_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* non-temporal store, p aligned to VF_ALIGN bytes (write-combining: no read-for-ownership; fence before publishing) */
+#define VF_ALIGN 64
+static inline void vf_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
 static inline vf vf_set1(float x) { return _mm512_set1_ps(x); }
 static inline vf vf_zero(void) { return _mm512_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
