@@ -66,6 +66,8 @@ static inline double vf_hsum_d(vf a) {
 }
 
 static inline vd vd_load(const double *p) { return _mm256_loadu_pd(p); }
+/* VD_W floats at p widened to doubles (the load folds into the conversion: no lane extraction) */
+static inline vd vd_load_f(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 static inline void vd_store(double *p, vd v) { _mm256_storeu_pd(p, v); }
 static inline vd vd_set1(double x) { return _mm256_set1_pd(x); }
 static inline vd vd_zero(void) { return _mm256_setzero_pd(); }

@@ -61,6 +61,8 @@ static inline vd vf_hi_d(vf a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a
 static inline double vf_hsum_d(vf a) { return _mm512_reduce_add_pd(_mm512_add_pd(vf_lo_d(a), vf_hi_d(a))); }
 
 static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
+/* VD_W floats at p widened to doubles (the load folds into the conversion: no lane extraction) */
+static inline vd vd_load_f(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
 static inline void vd_store(double *p, vd v) { _mm512_storeu_pd(p, v); }
 static inline vd vd_set1(double x) { return _mm512_set1_pd(x); }
 static inline vd vd_zero(void) { return _mm512_setzero_pd(); }
