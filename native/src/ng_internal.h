@@ -75,6 +75,9 @@ typedef struct ng_kernel_table {
     const char *name;
     ng_unary_fn unary[2][NG_UNARY_COUNT];
     ng_binary_fn binary[2][NG_BINARY_COUNT];
+    /* the same ops, but the output may be written with non-temporal stores: for outputs that will not stay
+     * cached (the caller fences with ng_store_fence() before publishing); = binary where not vectorised */
+    ng_binary_fn binary_stream[2][NG_BINARY_COUNT];
     ng_reduce_row_fn reduce_row[2][NG_REDUCE_COUNT];
     ng_reduce_cols_fn reduce_cols[2][NG_REDUCE_COUNT];
     ng_softmax_row_fn softmax_row[2];
@@ -125,8 +128,8 @@ ng_status ng_gemm_run(int dtype, int trans_a, int trans_b, int64_t M, int64_t N,
 /* kernels/copy.c: strided N-d copy / binary driver over already-validated, coalesced shapes */
 void ng_copy_run(size_t esize, int ndim, const int64_t *shape, const void *src, const int64_t *ss, void *dst,
                  const int64_t *ds);
-void ng_binary_run(ng_binary_fn fn, size_t esize, int ndim, const int64_t *shape, const void *a,
-                   const int64_t *as, const void *b, const int64_t *bs, void *out);
+void ng_binary_run(int dtype, int op, int ndim, const int64_t *shape, const void *a, const int64_t *as,
+                   const void *b, const int64_t *bs, void *out);
 
 /* kernels/drivers.c (validated arguments) */
 void ng_unary_run(int dtype, int op, int64_t n, const void *x, void *y, double alpha, double beta);

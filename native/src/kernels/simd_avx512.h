@@ -64,6 +64,7 @@ static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
 /* VD_W floats at p widened to doubles (the load folds into the conversion: no lane extraction) */
 static inline vd vd_load_f(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
 static inline void vd_store(double *p, vd v) { _mm512_storeu_pd(p, v); }
+static inline void vd_stream(double *p, vd v) { _mm512_stream_pd(p, v); } /* p aligned to VF_ALIGN bytes */
 static inline vd vd_set1(double x) { return _mm512_set1_pd(x); }
 static inline vd vd_zero(void) { return _mm512_setzero_pd(); }
 static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
