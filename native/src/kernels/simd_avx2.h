@@ -58,6 +58,13 @@ static inline vfi vfi_or(vfi a, vfi b) { return _mm256_or_si256(a, b); }
 #define vfi_srli(a, k) _mm256_srli_epi32((a), (k))
 #define vfi_slli(a, k) _mm256_slli_epi32((a), (k))
 /* sum of the lanes, widened to double */
+/* max over the lanes (a shuffle tree; which NaN-ness the result has when a lane is NaN is unspecified) */
+static inline float vf_hmax(vf a) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
 static inline double vf_hsum_d(vf a) {
     __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
     __m256d s = _mm256_add_pd(lo, hi);

@@ -58,6 +58,8 @@ static inline vfi vfi_or(vfi a, vfi b) { return _mm512_or_si512(a, b); }
 #define vfi_slli(a, k) _mm512_slli_epi32((a), (k))
 static inline vd vf_lo_d(vf a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }
 static inline vd vf_hi_d(vf a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)); }
+/* max over the lanes (a shuffle tree; which NaN-ness the result has when a lane is NaN is unspecified) */
+static inline float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 static inline double vf_hsum_d(vf a) { return _mm512_reduce_add_pd(_mm512_add_pd(vf_lo_d(a), vf_hi_d(a))); }
 
 static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
