@@ -176,12 +176,14 @@ ng_status ng_reduce_run(int dtype, int op, int64_t outer, int64_t n, int64_t inn
 /* -------------------------------------------------------------------------------------------- softmax */
 /* Softmax (backward) calls that move at least this many bytes (inputs + output) write their output with
  * non-temporal stores (NG_SM_STREAM): then the output does not stay in the caches anyway, and streaming saves the
- * read-for-ownership of every output line and keeps the inputs cached. Measured (bench A/B in one process, 1 thread,
- * Zen 5, 32 MB L3, rows x 1024 f32, us streamed vs cached stores): forward 2048 rows (16 MB moved) 438 vs 436,
- * 2560 rows (20 MB) 548 vs 563, 3072 rows (24 MB) 656 vs 732, 4096 rows (32 MB) 892 vs 1007 (2 threads 444 vs 514);
- * backward 1536 rows (18 MB) 204 vs 206, 2048 rows (24 MB) 291 vs 310 (but 195 vs 153 at 2 threads), 4096 rows
- * (48 MB) 796 vs 789, 8192 rows 1931 vs 2070 (2 threads 1610 vs 1855). Below ~16 MB streaming only loses the
- * cached output (and the next op's cache hits). */
+ * read-for-ownership of every output line and keeps the inputs cached. Measured (A/B interleaved in one process,
+ * Zen 5, 32 MB L3, rows x 1024 f32, best of 10 x 9 rounds, us streamed vs cached stores, 1 thread):
+ *   forward  1024 rows (8 MB moved) 196 vs 196, 1536 (12 MB) 301 vs 296, 2048 (16 MB) 409 vs 417,
+ *            2560 (20 MB) 510 vs 512, 3072 (24 MB) 602 vs 688, 4096 (32 MB) 892 vs 1007 (2 threads 444 vs 514)
+ *   backward 1024 rows (12 MB moved) 102 vs 106, 1536 (18 MB) 155 vs 169, 2048 (24 MB) 216 vs 273,
+ *            8192 (96 MB) 1931 vs 2070 (2 threads 1610 vs 1855)
+ * Below ~24 MB the gain is small or nil, while a cached output is still in L2/L3 for the op that reads it next
+ * (which this benchmark does not see). */
 #define NG_SM_STREAM_BYTES ((size_t)24 << 20)
 
 typedef struct sm_ctx {
