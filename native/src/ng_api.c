@@ -235,7 +235,7 @@ NG_API ng_status ng_binary(int dtype, int op, int ndim, const int64_t *shape, co
         RETURN_IF(check_disjoint(fn, "out", out, BYTES(total, es), "a", a, BYTES(ea, es)));
     if (!(out == b && is_contiguous(ndim, shape, b_strides)))
         RETURN_IF(check_disjoint(fn, "out", out, BYTES(total, es), "b", b, BYTES(eb, es)));
-    ng_binary_run(ng_kernels()->binary[dtype][op], ng_esize(dtype), ndim, shape, a, a_strides, b, b_strides, out);
+    ng_binary_run(dtype, op, ndim, shape, a, a_strides, b, b_strides, out);
     return NG_OK;
 }
 

@@ -30,6 +30,15 @@
 #define NG_RESTRICT
 #endif
 
+/* Orders this thread's earlier non-temporal (streaming) stores before its later stores, e.g. the thread pool's
+ * completion flag: call it at the end of a task that may have streamed. A no-op off x86. */
+#if NG_X86
+#include <xmmintrin.h>
+static inline void ng_store_fence(void) { _mm_sfence(); }
+#else
+static inline void ng_store_fence(void) {}
+#endif
+
 enum { NG_PATH_SCALAR = 0, NG_PATH_AVX2 = 1, NG_PATH_AVX512 = 2, NG_NPATHS = 3 };
 
 /* y[i] = op(x[i]), i < n, contiguous. */
@@ -41,10 +50,15 @@ typedef void (*ng_binary_fn)(int64_t n, const void *a, int64_t sa, const void *b
 typedef double (*ng_reduce_row_fn)(int64_t n, const void *x);
 /* y[j] = reduce_r x[r*ld + j] for j < w, r < n (n >= 1); y typed (f32/f64), contiguous. */
 typedef void (*ng_reduce_cols_fn)(int64_t n, int64_t w, int64_t ld, const void *x, void *y);
-/* softmax / log_softmax of one contiguous row of `cols` elements. */
-typedef void (*ng_softmax_row_fn)(int64_t cols, const void *x, void *y, int log);
+/* softmax / log_softmax of one contiguous row of `cols` elements. `flags` (softmax and backward rows): */
+enum {
+    NG_SM_LOG = 1,   /* log_softmax (else softmax) */
+    NG_SM_STREAM = 2 /* the output is large and not read back soon: the row may be written with non-temporal stores;
+                      * the driver calls ng_store_fence() before its task returns */
+};
+typedef void (*ng_softmax_row_fn)(int64_t cols, const void *x, void *y, int flags);
 /* the backward of one row: dx from the forward output y and the output gradient g (dx may equal g). */
-typedef void (*ng_softmax_bwd_row_fn)(int64_t cols, const void *y, const void *g, void *dx, int log);
+typedef void (*ng_softmax_bwd_row_fn)(int64_t cols, const void *y, const void *g, void *dx, int flags);
 /* GEMM micro-kernel: C[MR x NR] (row stride ldc) = alpha * Apacked * Bpacked + beta * C.
  * Apacked: k groups of MR values (column of the A sliver); Bpacked: k groups of NR values.
  * beta == 0: C is not read. */
@@ -61,6 +75,9 @@ typedef struct ng_kernel_table {
     const char *name;
     ng_unary_fn unary[2][NG_UNARY_COUNT];
     ng_binary_fn binary[2][NG_BINARY_COUNT];
+    /* the same ops, but the output may be written with non-temporal stores: for outputs that will not stay
+     * cached (the caller fences with ng_store_fence() before publishing); = binary where not vectorised */
+    ng_binary_fn binary_stream[2][NG_BINARY_COUNT];
     ng_reduce_row_fn reduce_row[2][NG_REDUCE_COUNT];
     ng_reduce_cols_fn reduce_cols[2][NG_REDUCE_COUNT];
     ng_softmax_row_fn softmax_row[2];
@@ -111,8 +128,8 @@ ng_status ng_gemm_run(int dtype, int trans_a, int trans_b, int64_t M, int64_t N,
 /* kernels/copy.c: strided N-d copy / binary driver over already-validated, coalesced shapes */
 void ng_copy_run(size_t esize, int ndim, const int64_t *shape, const void *src, const int64_t *ss, void *dst,
                  const int64_t *ds);
-void ng_binary_run(ng_binary_fn fn, size_t esize, int ndim, const int64_t *shape, const void *a,
-                   const int64_t *as, const void *b, const int64_t *bs, void *out);
+void ng_binary_run(int dtype, int op, int ndim, const int64_t *shape, const void *a, const int64_t *as,
+                   const void *b, const int64_t *bs, void *out);
 
 /* kernels/drivers.c (validated arguments) */
 void ng_unary_run(int dtype, int op, int64_t n, const void *x, void *y, double alpha, double beta);

@@ -131,6 +131,19 @@ static void test_binary_path(const char *path) {
             /* 0-d */
             run_case(path, dtype, op, 0, NULL, NULL, NULL, 0, 0);
         }
+    /* past the driver's streaming threshold (>= 24 MB moved: non-temporal output stores), aligned and not */
+    static const int big_ops[] = {NG_BINARY_ADD, NG_BINARY_DIV, NG_BINARY_MAXIMUM, NG_BINARY_POW};
+    for (int dtype = 0; dtype < 2; dtype++)
+        for (size_t k = 0; k < sizeof big_ops / sizeof big_ops[0]; k++) {
+            const int op = big_ops[k];
+            int64_t sh[1] = {dtype == NG_F32 ? 2100003 : 1050001}, one[1] = {1}, zero[1] = {0};
+            run_case(path, dtype, op, 1, sh, one, one, 1, 0);
+            run_case(path, dtype, op, 1, sh, zero, one, 0, 0);
+            run_case(path, dtype, op, 1, sh, one, zero, 1, 0);
+            run_case(path, dtype, op, 1, sh, one, one, 0, 1);
+            int64_t sh2[2] = {dtype == NG_F32 ? 1001 : 501, 2099}, cont[2] = {2099, 1}, row[2] = {0, 1};
+            run_case(path, dtype, op, 2, sh2, cont, row, 1, 0);
+        }
 }
 
 static void test_copy_fill(const char *path) {

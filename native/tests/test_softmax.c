@@ -113,6 +113,15 @@ int main(void) {
                     run_case(path, dtype, lg, shapes[s][0], shapes[s][1], 1000, 1);
                     run_backward(path, dtype, lg, shapes[s][0], shapes[s][1], (int)(s & 1));
                 }
+        /* f32 shapes past the drivers' streaming threshold (>= 24 MB moved: non-temporal stores), odd row lengths
+         * (y not aligned, partial vectors at both ends of the rows), and rows longer than the stack scratch row */
+        static const int64_t big[][2] = {{1536, 2049}, {640, 5003}};
+        for (int lg = 0; lg < 2; lg++)
+            for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
+                run_case(path, NG_F32, lg, big[s][0], big[s][1], 5, 1);
+                run_case(path, NG_F32, lg, big[s][0], big[s][1], 1000, 0);
+                run_backward(path, NG_F32, lg, big[s][0], big[s][1], (int)s);
+            }
         test_special(path);
     }
     return test_finish("test_softmax");

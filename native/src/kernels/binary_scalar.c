@@ -25,4 +25,5 @@
 void ng_binary_init_scalar(ng_kernel_table *t) {
     init_binary_f32(t->binary[NG_F32]);
     init_binary_f64(t->binary[NG_F64]);
+    memcpy(t->binary_stream, t->binary, sizeof t->binary);
 }

@@ -21,6 +21,9 @@ typedef __m256d vdm;
 
 static inline vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vf_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* non-temporal store, p aligned to VF_ALIGN bytes (write-combining: no read-for-ownership; fence before publishing) */
+#define VF_ALIGN 32
+static inline void vf_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
 static inline vf vf_set1(float x) { return _mm256_set1_ps(x); }
 static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }
@@ -55,6 +58,13 @@ static inline vfi vfi_or(vfi a, vfi b) { return _mm256_or_si256(a, b); }
 #define vfi_srli(a, k) _mm256_srli_epi32((a), (k))
 #define vfi_slli(a, k) _mm256_slli_epi32((a), (k))
 /* sum of the lanes, widened to double */
+/* max over the lanes (a shuffle tree; which NaN-ness the result has when a lane is NaN is unspecified) */
+static inline float vf_hmax(vf a) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
 static inline double vf_hsum_d(vf a) {
     __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
     __m256d s = _mm256_add_pd(lo, hi);
@@ -63,7 +73,10 @@ static inline double vf_hsum_d(vf a) {
 }
 
 static inline vd vd_load(const double *p) { return _mm256_loadu_pd(p); }
+/* VD_W floats at p widened to doubles (the load folds into the conversion: no lane extraction) */
+static inline vd vd_load_f(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 static inline void vd_store(double *p, vd v) { _mm256_storeu_pd(p, v); }
+static inline void vd_stream(double *p, vd v) { _mm256_stream_pd(p, v); } /* p aligned to VF_ALIGN bytes */
 static inline vd vd_set1(double x) { return _mm256_set1_pd(x); }
 static inline vd vd_zero(void) { return _mm256_setzero_pd(); }
 static inline vd vd_add(vd a, vd b) { return _mm256_add_pd(a, b); }

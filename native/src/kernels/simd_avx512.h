@@ -18,6 +18,9 @@ typedef __mmask8 vdm;
 
 static inline vf vf_load(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vf_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* non-temporal store, p aligned to VF_ALIGN bytes (write-combining: no read-for-ownership; fence before publishing) */
+#define VF_ALIGN 64
+static inline void vf_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
 static inline vf vf_set1(float x) { return _mm512_set1_ps(x); }
 static inline vf vf_zero(void) { return _mm512_setzero_ps(); }
 static inline vf vf_add(vf a, vf b) { return _mm512_add_ps(a, b); }
@@ -55,10 +58,15 @@ static inline vfi vfi_or(vfi a, vfi b) { return _mm512_or_si512(a, b); }
 #define vfi_slli(a, k) _mm512_slli_epi32((a), (k))
 static inline vd vf_lo_d(vf a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }
 static inline vd vf_hi_d(vf a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)); }
+/* max over the lanes (a shuffle tree; which NaN-ness the result has when a lane is NaN is unspecified) */
+static inline float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 static inline double vf_hsum_d(vf a) { return _mm512_reduce_add_pd(_mm512_add_pd(vf_lo_d(a), vf_hi_d(a))); }
 
 static inline vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
+/* VD_W floats at p widened to doubles (the load folds into the conversion: no lane extraction) */
+static inline vd vd_load_f(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
 static inline void vd_store(double *p, vd v) { _mm512_storeu_pd(p, v); }
+static inline void vd_stream(double *p, vd v) { _mm512_stream_pd(p, v); } /* p aligned to VF_ALIGN bytes */
 static inline vd vd_set1(double x) { return _mm512_set1_pd(x); }
 static inline vd vd_zero(void) { return _mm512_setzero_pd(); }
 static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }

@@ -5,7 +5,8 @@
 #include <math.h>
 
 #define SOFTMAX_ROW(T, SUF, EXPF, LOGF)                                                               \
-    static void softmax_row_##SUF(int64_t cols, const void *xv, void *yv, int lg) {                  \
+    static void softmax_row_##SUF(int64_t cols, const void *xv, void *yv, int flags) {               \
+        const int lg = flags & NG_SM_LOG;                                                             \
         const T *x = (const T *)xv;                                                                   \
         T *y = (T *)yv;                                                                               \
         if (cols <= 0) return;                                                                        \
@@ -34,7 +35,8 @@ SOFTMAX_ROW(double, f64, exp, log)
 
 /* backward: softmax dx = y (g - sum(g y)); log_softmax dx = g - exp(y) sum(g). dx may alias g. */
 #define SOFTMAX_BWD_ROW(T, SUF, EXPF)                                                                 \
-    static void softmax_bwd_row_##SUF(int64_t cols, const void *yv, const void *gv, void *dv, int lg) { \
+    static void softmax_bwd_row_##SUF(int64_t cols, const void *yv, const void *gv, void *dv, int flags) { \
+        const int lg = flags & NG_SM_LOG;                                                             \
         const T *y = (const T *)yv, *g = (const T *)gv;                                               \
         T *dx = (T *)dv;                                                                              \
         double s = 0;                                                                                 \
