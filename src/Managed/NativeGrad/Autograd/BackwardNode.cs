@@ -17,6 +17,13 @@ public abstract class BackwardNode
 
     internal GradientEdge[] Next;
 
+    // The engine's per-run state, kept on the node while one backward pass has claimed it (EngineRun = that pass's
+    // id): dependency count and incoming-gradient slots, instead of dictionaries keyed by node. A pass that finds a
+    // node claimed by another (concurrent or nested) pass uses its dictionaries instead.
+    internal int EngineRun;
+    internal int EngineDeps;
+    internal Tensor?[]? EngineGrads;
+
     /// <summary>Creates a node with edges to the nodes that produced its forward inputs.</summary>
     protected BackwardNode(string name, GradientEdge[] next)
     {

@@ -21,10 +21,48 @@ internal static class Engine
         public readonly HashSet<Tensor> Stored = new(TensorIdentity.Instance);
         public readonly HashSet<Tensor> Shared = new(TensorIdentity.Instance);
 
+        /// <summary>The nodes this pass claimed (their EngineRun is <see cref="RunId"/>); empty when it uses the dictionaries.</summary>
+        public readonly List<BackwardNode> Claimed = [];
+        public int RunId;
+        public bool OnNodes;
+
         public bool IsExclusive(Tensor t) => !Shared.Contains(t);
+
+        /// <summary>Takes the gradients that flowed into <paramref name="node"/> (null: none).</summary>
+        public Tensor?[]? TakeGrads(BackwardNode node)
+        {
+            if (OnNodes)
+            {
+                var grads = node.EngineGrads;
+                node.EngineGrads = null;
+                return grads;
+            }
+            return Buffers.Remove(node, out var g) ? g : null;
+        }
+
+        public Tensor?[] SlotsOf(BackwardNode node)
+        {
+            if (OnNodes) return node.EngineGrads ??= new Tensor?[node.NumOutputs];
+            if (!Buffers.TryGetValue(node, out var slots)) Buffers[node] = slots = new Tensor?[node.NumOutputs];
+            return slots;
+        }
+
+        /// <summary>Gives the claimed nodes back (and drops gradients left in their slots by an interrupted pass).</summary>
+        public void Unclaim()
+        {
+            foreach (var node in Claimed)
+            {
+                node.EngineGrads = null;
+                node.EngineDeps = 0;
+                Volatile.Write(ref node.EngineRun, 0);
+            }
+            Claimed.Clear();
+            OnNodes = false;
+        }
 
         public void Clear()
         {
+            Unclaim();
             Stored.Clear();
             Shared.Clear();
             Dependencies.Clear();
@@ -53,6 +91,7 @@ internal static class Engine
 
     // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
     [ThreadStatic] private static Scratch? _idle;
+    private static int _nextRunId;
 
     /// <param name="roots">The tensors to differentiate.</param>
     /// <param name="rootGrads">Their incoming gradients (same shapes).</param>
@@ -105,7 +144,6 @@ internal static class Engine
         var order = TopologicalOrder(scratch, rootEdges);
         HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(order, captures);
 
-        var buffers = scratch.Buffers;
         for (int i = 0; i < rootEdges.Length; i++)
         {
             scratch.Shared.Add(rootGrads[i]); // the caller's tensor
@@ -116,7 +154,7 @@ internal static class Engine
         using var mode = createGraph ? GradMode.EnableGrad() : GradMode.NoGrad();
         foreach (var node in order)
         {
-            if (!buffers.Remove(node, out var grads)) continue; // nothing flowed into it
+            if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
             if (node.HasHooks) foreach (var g in grads) if (g is not null) scratch.Shared.Add(g);
             grads = node.RunTensorHooks(grads);
 
@@ -152,8 +190,7 @@ internal static class Engine
 
     private static void AddGrad(Scratch scratch, GradientEdge edge, Tensor grad)
     {
-        var node = edge.Node!;
-        if (!scratch.Buffers.TryGetValue(node, out var slots)) scratch.Buffers[node] = slots = new Tensor?[node.NumOutputs];
+        var slots = scratch.SlotsOf(edge.Node!);
         if (slots[edge.InputNr] is { } existing)
         {
             slots[edge.InputNr] = existing + grad; // a fresh sum, held by this slot only
@@ -165,6 +202,77 @@ internal static class Engine
 
     /// <summary>Kahn's algorithm over the graph reachable from the roots, latest-created node first among the ready ones.</summary>
     private static List<BackwardNode> TopologicalOrder(Scratch scratch, GradientEdge[] rootEdges)
+    {
+        if (ClaimedOrder(scratch, rootEdges) is { } order) return order;
+        return DictionaryOrder(scratch, rootEdges);
+    }
+
+    /// <summary>
+    /// The order with the counts kept on the nodes, each claimed for this pass with one compare-exchange; null (all
+    /// claims given back) when some node belongs to another pass running now (another thread's, or an outer pass on
+    /// this thread that a hook started this one from).
+    /// </summary>
+    private static List<BackwardNode>? ClaimedOrder(Scratch scratch, GradientEdge[] rootEdges)
+    {
+        int run = Interlocked.Increment(ref _nextRunId);
+        if (run == 0) run = Interlocked.Increment(ref _nextRunId);
+        scratch.RunId = run;
+        var claimed = scratch.Claimed;
+        var stack = scratch.Stack;
+        foreach (var edge in rootEdges)
+        {
+            if (edge.Node is not { } root || root.EngineRun == run) continue;
+            if (!Claim(root, run, claimed)) return GiveUp(scratch);
+            stack.Push(root);
+        }
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var edge in node.Next)
+            {
+                if (edge.Node is not { } next) continue;
+                if (next.EngineRun == run) { next.EngineDeps++; continue; }
+                if (!Claim(next, run, claimed)) return GiveUp(scratch);
+                next.EngineDeps = 1;
+                stack.Push(next);
+            }
+        }
+        scratch.OnNodes = true;
+
+        var order = scratch.Order;
+        var ready = scratch.Ready;
+        foreach (var node in claimed)
+            if (node.EngineDeps == 0) ready.Enqueue(node, -node.SequenceNr);
+        while (ready.TryDequeue(out var node, out _))
+        {
+            order.Add(node);
+            foreach (var edge in node.Next)
+            {
+                if (edge.Node is not { } next) continue;
+                if (--next.EngineDeps == 0) ready.Enqueue(next, -next.SequenceNr);
+            }
+        }
+        return order;
+    }
+
+    private static bool Claim(BackwardNode node, int run, List<BackwardNode> claimed)
+    {
+        if (Interlocked.CompareExchange(ref node.EngineRun, run, 0) != 0) return false;
+        node.EngineDeps = 0;
+        node.EngineGrads = null;
+        claimed.Add(node);
+        return true;
+    }
+
+    private static List<BackwardNode>? GiveUp(Scratch scratch)
+    {
+        scratch.Stack.Clear();
+        scratch.Unclaim();
+        return null;
+    }
+
+    /// <summary>The same order with the counts in a dictionary (for graphs another pass is using).</summary>
+    private static List<BackwardNode> DictionaryOrder(Scratch scratch, GradientEdge[] rootEdges)
     {
         var dependencies = scratch.Dependencies;
         var stack = scratch.Stack;
