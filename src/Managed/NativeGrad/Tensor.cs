@@ -55,6 +55,10 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
     }
 
+    /// <summary>An uninitialised 0-d tensor.</summary>
+    internal static Tensor EmptyScalar(DType dtype, ThreadState state)
+        => new(StoragePool.Rent(dtype.ElementSize(), state), [], [], dtype, state);
+
     /// <summary>An uninitialised contiguous tensor with the shape and dtype of a contiguous <paramref name="like"/> (shares its shape and stride arrays, which are immutable).</summary>
     internal static Tensor EmptyLike(Tensor like) => EmptyLike(like, ThreadState.Current);
 

@@ -23,17 +23,21 @@ public sealed class TensorScope : IDisposable
     }
 
     private readonly TensorScope? _outer;
-    private readonly List<Tensor> _tensors = [];
+    private readonly List<Tensor> _tensors;
     private bool _disposed;
 
     internal TensorScope()
     {
-        _outer = _current;
-        _current = this;
+        var state = ThreadState.Current;
+        // The list comes from the last scope this thread closed, already grown to a step's size.
+        _tensors = state.SpareScopeList ?? [];
+        state.SpareScopeList = null;
+        _outer = state.Scope;
+        state.Scope = this;
     }
 
     /// <summary>The number of tensors the scope will dispose.</summary>
-    public int Count => _tensors.Count;
+    public int Count => _disposed ? 0 : _tensors.Count;
 
     internal static void Track(Tensor tensor) => _current?._tensors.Add(tensor);
 
@@ -53,11 +57,12 @@ public sealed class TensorScope : IDisposable
     /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
     public Tensor MoveToOuter(Tensor tensor)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this); // its list already serves another scope
         int index = _tensors.LastIndexOf(tensor);
         if (index >= 0)
         {
             _tensors.RemoveAt(index);
-            _outer?._tensors.Add(tensor);
+            if (_outer is { _disposed: false } outer) outer._tensors.Add(tensor);
         }
         return tensor;
     }
@@ -70,6 +75,7 @@ public sealed class TensorScope : IDisposable
         if (_current == this) _current = _outer;
         foreach (var t in _tensors) t.Dispose();
         _tensors.Clear();
+        if (_tensors.Capacity <= 4096) ThreadState.Current.SpareScopeList = _tensors; // reused by the next scope (Count reads 0 from here on)
     }
 }
 

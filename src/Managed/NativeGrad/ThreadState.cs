@@ -26,5 +26,11 @@ internal sealed class ThreadState
     /// <summary>The arrays this thread's most recent kernel calls were handed (created on first use).</summary>
     public InFlightArrays.Ring? Ring;
 
+    /// <summary>The engine's collections, reused by the next backward pass on this thread.</summary>
+    public Autograd.Engine.Scratch? IdleEngineScratch;
+
+    /// <summary>The tensor list of the last scope closed on this thread, for the next one.</summary>
+    public List<Tensor>? SpareScopeList;
+
     public const int GradDisabled = 1, InferenceMode = 2;
 }

@@ -9,7 +9,7 @@ namespace NativeGrad.Autograd;
 internal static class Engine
 {
     /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
-    private sealed class Scratch
+    internal sealed class Scratch
     {
         public readonly Dictionary<BackwardNode, int> Dependencies = new(NodeIdentity.Instance);
         public readonly Stack<BackwardNode> Stack = new();
@@ -90,7 +90,11 @@ internal static class Engine
     }
 
     // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
-    [ThreadStatic] private static Scratch? _idle;
+    private static Scratch? _idle
+    {
+        get => ThreadState.Current.IdleEngineScratch;
+        set => ThreadState.Current.IdleEngineScratch = value;
+    }
     private static int _nextRunId;
 
     /// <param name="roots">The tensors to differentiate.</param>

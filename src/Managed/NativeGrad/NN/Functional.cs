@@ -88,7 +88,7 @@ public static partial class Functional
 
         var shape = input.ShapeArray;
         return Graph.Record("BinaryCrossEntropyWithLogitsBackward0", result, [input, target, weight, posWeight],
-            [input, target, weight ?? input, posWeight ?? input], (c, g) =>
+            fused ? [input, target] : [input, target, weight ?? input, posWeight ?? input], (c, g) =>
             {
                 var x = c.Saved(0);
                 var y = c.Saved(1);

@@ -101,8 +101,9 @@ internal static unsafe class Kernels
     public static Tensor ReduceAll(Tensor x, ReduceOp op)
     {
         if (!x.IsContiguous) return Reduce(x, op, AllDims(x.Dim), false);
-        var result = Tensor.Empty([], x.DType);
-        Backend.Reduce(x.DType, op, 1, x.NumElements, 1, x.DataPointer, result.DataPointer);
+        var state = ThreadState.Current;
+        var result = Tensor.EmptyScalar(x.DType, state);
+        Backend.Reduce(x.DType, op, 1, x.NumElements, 1, x.DataPointerOn(state), result.DataPointerOn(state));
         return result;
     }
 
@@ -211,7 +212,8 @@ internal static unsafe class Kernels
             using var c3 = Bmm(a3, b3, 1);
             return ContiguousCopy(Views.View(c3, shape, Shapes.ContiguousStrides(shape), 0));
         }
-        Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, a.DataPointer, lda, 0, b.DataPointer, ldb, 0, 0.0, result.DataPointer, n, m * n, 1);
+        var state = ThreadState.Current;
+        Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, a.DataPointerOn(state), lda, 0, b.DataPointerOn(state), ldb, 0, 0.0, result.DataPointerOn(state), n, m * n, 1);
         return result;
     }
 
