@@ -149,6 +149,24 @@ static void compute_task(void *vctx, int64_t b, int64_t e) {
     }
 }
 
+/* Tiny products (at most NG_GEMM_TINY multiply-adds, e.g. a vector times a 5x3 weight): a direct loop. Packing
+ * panels and running the register-blocked micro-kernel cost ~150 ns of fixed work, which is most of such a call.
+ * beta == 0 never reads C (as the packed path). */
+#define NG_GEMM_TINY 512
+#define GEMM_TINY(T, name)                                                                                   \
+    static void name(const T *A, int64_t rsa, int64_t csa, const T *B, int64_t rsb, int64_t csb, T *C,        \
+                     int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, T beta) {                        \
+        for (int64_t i = 0; i < M; i++)                                                                      \
+            for (int64_t j = 0; j < N; j++) {                                                                \
+                T acc = 0;                                                                                   \
+                for (int64_t k = 0; k < K; k++) acc += A[i * rsa + k * csa] * B[k * rsb + j * csb];         \
+                T *c = C + i * ldc + j;                                                                      \
+                *c = beta == 0 ? alpha * acc : alpha * acc + beta * *c;                                      \
+            }                                                                                                \
+    }
+GEMM_TINY(float, gemm_tiny_f32)
+GEMM_TINY(double, gemm_tiny_f64)
+
 /* One matrix product. parallel: allow use of the thread pool. Returns NG_OK or NG_ERR_OUT_OF_MEMORY. */
 static ng_status gemm_one(const ng_gemm_desc *d, size_t es, const char *A, int64_t rsa, int64_t csa,
                           const char *B, int64_t rsb, int64_t csb, char *C, int64_t ldc, int64_t M, int64_t N,
@@ -157,6 +175,15 @@ static ng_status gemm_one(const ng_gemm_desc *d, size_t es, const char *A, int64
     if (K == 0 || alpha == 0.0) {
         if (es == 4) scale_c_f32((float *)C, ldc, M, N, beta);
         else scale_c_f64((double *)C, ldc, M, N, beta);
+        return NG_OK;
+    }
+    if ((double)M * (double)N * (double)K <= NG_GEMM_TINY) {
+        if (es == 4)
+            gemm_tiny_f32((const float *)A, rsa, csa, (const float *)B, rsb, csb, (float *)C, ldc, M, N, K,
+                          (float)alpha, (float)beta);
+        else
+            gemm_tiny_f64((const double *)A, rsa, csa, (const double *)B, rsb, csb, (double *)C, ldc, M, N, K,
+                          alpha, beta);
         return NG_OK;
     }
     const int MR = d->mr, NR = d->nr;

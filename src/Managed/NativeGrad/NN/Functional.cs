@@ -94,12 +94,13 @@ public static partial class Functional
                 var y = c.Saved(1);
                 var w = weight is null ? null : c.Saved(2);
                 var p = posWeight is null ? null : c.Saved(3);
+                Tensor? gx = null, gy = null, gw = null, gp = null;
+                bool fusedGx = c.NeedsInputGrad(0) && fused && !GradMode.IsEnabled;
+                if (fusedGx) gx = FusedBceWithLogitsGrad(x, y, g, reduction);
+                if (fusedGx && !c.NeedsInputGrad(1)) return [gx, null, null, null]; // the common case: nothing else to build
                 var gl = ExpandReduced(g, shape, reduction);
                 if (w is not null) gl = gl * w;
-                Tensor? gx = null, gy = null, gw = null, gp = null;
-                if (c.NeedsInputGrad(0) && fused && !GradMode.IsEnabled)
-                    gx = FusedBceWithLogitsGrad(x, y, g, reduction);
-                else if (c.NeedsInputGrad(0))
+                if (c.NeedsInputGrad(0) && !fusedGx)
                     gx = p is null ? gl * (x.Sigmoid() - y) : gl * ((1.0 + (p - 1.0) * y) * x.Sigmoid() - p * y);
                 if (c.NeedsInputGrad(1))
                     gy = p is null ? gl * -x : gl * (-x + (p - 1.0) * (-x).Softplus(1.0, double.PositiveInfinity));
