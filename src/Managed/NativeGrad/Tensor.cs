@@ -132,12 +132,15 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Returns the storage to the pool (once every view and saved copy is gone). Disposing twice is harmless.</summary>
-    public void Dispose()
+    public void Dispose() => Dispose(ThreadState.Current);
+
+    /// <inheritdoc cref="Dispose()"/>
+    internal void Dispose(ThreadState state)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        Storage.Release();
+        Storage.Release(state);
         // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
-        if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose();
+        if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose(state);
     }
 
     // ---------------- autograd ----------------

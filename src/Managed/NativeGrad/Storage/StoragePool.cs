@@ -205,9 +205,9 @@ internal static class StoragePool
     }
 
     /// <summary>Takes back a storage whose last holder released it.</summary>
-    public static void Return(TensorStorage storage)
+    public static void Return(TensorStorage storage, ThreadState state)
     {
-        var cache = MyCache();
+        var cache = CacheOf(state);
         var counters = cache.Counters;
         Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
         Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);

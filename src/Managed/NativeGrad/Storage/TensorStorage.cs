@@ -117,7 +117,10 @@ internal sealed unsafe class TensorStorage
     }
 
     /// <summary>Drops one reference; the last one starts a new generation and returns the storage to the pool.</summary>
-    public void Release()
+    public void Release() => Release(ThreadState.Current);
+
+    /// <inheritdoc cref="Release()"/>
+    public void Release(ThreadState thread)
     {
         long state = Volatile.Read(ref _state);
         while (true)
@@ -127,7 +130,7 @@ internal sealed unsafe class TensorStorage
             long seen = Interlocked.CompareExchange(ref _state, next, state);
             if (seen != state) { state = seen; continue; }
             if ((next & HolderMask) != 0) return;
-            StoragePool.Return(this); // stays registered for finalization: pooled it is reachable, and dropped by the pool it finds no holders
+            StoragePool.Return(this, thread); // stays registered for finalization: pooled it is reachable, and dropped by the pool it finds no holders
             return;
         }
     }
