@@ -70,6 +70,24 @@ public class W2_TinyOp : PeerBenchmark
     [Benchmark] public void Managed() => _managed.Run();
 }
 
+/// <summary>
+/// W2 tiny-op written into a preallocated result (NativeGrad's out=, <c>a.Add(b, c)</c>: 0 B per op) against
+/// libtorch's c = a + b (the W2 baseline).
+/// </summary>
+[MemoryDiagnoser]
+public class W2_TinyOpInto : PeerBenchmark
+{
+    private TorchTinyOp _torch = null!;
+    private TinyOp _native = null!, _managed = null!;
+
+    [GlobalSetup(Target = nameof(TorchSharp))] public void SetupTorch() => _torch = SetUpTorch(() => new TorchTinyOp(false));
+    [GlobalSetup(Target = nameof(Native))] public void SetupNative() => _native = SetUp(BackendKind.Native, () => new TinyOp(false, into: true));
+    [GlobalSetup(Target = nameof(Managed))] public void SetupManaged() => _managed = SetUp(BackendKind.Managed, () => new TinyOp(false, into: true));
+    [Benchmark(Baseline = true)] public void TorchSharp() => _torch.Run();
+    [Benchmark] public void Native() => _native.Run();
+    [Benchmark] public void Managed() => _managed.Run();
+}
+
 /// <summary>W3 elementwise: add, mul, exp, tanh out of place at 1M and 16M floats.</summary>
 [MemoryDiagnoser]
 public class W3_Elementwise : PeerBenchmark

@@ -34,22 +34,32 @@ public sealed class SeedStep
     }
 }
 
-/// <summary>W2 tiny-op: c = a + b on 16 floats, with or without a requiring grad (forward only).</summary>
+/// <summary>
+/// W2 tiny-op: c = a + b on 16 floats, with or without a requiring grad (forward only); or, with <c>into</c>, the
+/// same addition written into a preallocated c (<c>a.Add(b, c)</c>, PyTorch's out=), which allocates nothing.
+/// </summary>
 public sealed class TinyOp
 {
     private readonly Tensor _a, _b;
+    private readonly Tensor? _out;
 
-    /// <summary>Two random 16-float vectors; <paramref name="grad"/> makes a require grad.</summary>
-    public TinyOp(bool grad)
+    /// <summary>Two random 16-float vectors; <paramref name="grad"/> makes a require grad; <paramref name="into"/> preallocates the result.</summary>
+    public TinyOp(bool grad, bool into = false)
     {
         var gen = new Generator(2);
         _a = Tensor.Randn([16], DType.Float32, gen, requiresGrad: grad);
         _b = Tensor.Randn([16], DType.Float32, gen);
+        if (into) _out = Tensor.Zeros([16], DType.Float32);
     }
 
-    /// <summary>One addition; the result goes back to the pool at once.</summary>
+    /// <summary>One addition; the result goes back to the pool at once (or is written into the preallocated one).</summary>
     public void Run()
     {
+        if (_out is not null)
+        {
+            _a.Add(_b, _out);
+            return;
+        }
         using var c = _a + _b;
     }
 }

@@ -35,6 +35,35 @@ public sealed partial class Tensor
         return BinaryOp(scaled, op, opName);
     }
 
+    /// <summary>
+    /// this + other written into <paramref name="output"/> (PyTorch's <c>out=</c>): no result tensor is created, so a
+    /// loop reusing its outputs allocates nothing. <paramref name="output"/> must have the broadcast shape and the
+    /// result dtype, may be <c>this</c> or <paramref name="other"/> itself but not overlap them otherwise, and is not
+    /// differentiable (as in PyTorch, an input requiring grad with grad mode on is an error). Returns <paramref name="output"/>.
+    /// </summary>
+    public Tensor Add(Tensor other, Tensor output) => BinaryInto(other, output, Backends.BinaryOp.Add, "add");
+
+    /// <summary>this - other written into <paramref name="output"/> (see <see cref="Add(Tensor, Tensor)"/>).</summary>
+    public Tensor Sub(Tensor other, Tensor output) => BinaryInto(other, output, Backends.BinaryOp.Sub, "sub");
+
+    /// <summary>this * other written into <paramref name="output"/> (see <see cref="Add(Tensor, Tensor)"/>).</summary>
+    public Tensor Mul(Tensor other, Tensor output) => BinaryInto(other, output, Backends.BinaryOp.Mul, "mul");
+
+    /// <summary>this / other written into <paramref name="output"/> (see <see cref="Add(Tensor, Tensor)"/>).</summary>
+    public Tensor Div(Tensor other, Tensor output) => BinaryInto(other, output, Backends.BinaryOp.Div, "div");
+
+    private Tensor BinaryInto(Tensor other, Tensor output, BinaryOp op, string opName)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ArgumentNullException.ThrowIfNull(output);
+        RequireFloat(opName);
+        other.RequireFloat(opName);
+        if (GradMode.IsEnabled && (RequiresGrad || other.RequiresGrad || output.RequiresGrad))
+            throw new InvalidOperationException($"{opName}(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.");
+        Kernels.BinaryInto(this, other, output, op, opName);
+        return output;
+    }
+
     /// <summary>this + scalar.</summary>
     public Tensor Add(double scalar)
     {

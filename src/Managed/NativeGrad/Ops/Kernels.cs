@@ -89,6 +89,58 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>The out= form of <see cref="Binary"/>: checks dtype, shape and aliasing, then writes into <paramref name="output"/> in place.</summary>
+    public static void BinaryInto(Tensor a, Tensor b, Tensor output, BinaryOp op, string opName)
+    {
+        var dtype = a.DType == b.DType ? a.DType : DTypeExtensions.Promote(a.DType, b.DType);
+        if (output.DType != dtype)
+            throw new ArgumentException($"{opName}: out has dtype {output.DType.TorchName()} but the result is {dtype.TorchName()} (out= takes the result dtype)");
+        var shape = Shapes.SameShape(a.ShapeArray, b.ShapeArray) ? a.ShapeArray : Shapes.Broadcast(a.ShapeArray, b.ShapeArray, opName);
+        if (!Shapes.SameShape(shape, output.ShapeArray))
+            throw new ArgumentException($"{opName}: out has shape {Shapes.Format(output.Shape)} but the result of {Shapes.Format(a.Shape)} and {Shapes.Format(b.Shape)} has shape {Shapes.Format(shape)}");
+        CheckNoPartialOverlap(output, a, opName);
+        CheckNoPartialOverlap(output, b, opName);
+        long n = output.NumElements;
+        if (n == 0) return;
+        using var hold = output.HoldStorage(); // a Dispose racing on another thread cannot recycle out's buffer mid-write
+        if (!output.IsContiguous || a.DType != b.DType)
+        {
+            using var result = Binary(a, b, op, opName);
+            CopyInto(result, output);
+        }
+        else if (a.IsContiguous && b.IsContiguous && Shapes.SameShape(a.ShapeArray, b.ShapeArray))
+        {
+            var state = ThreadState.Current;
+            ReadOnlySpan<long> flat = [n], unit = [1];
+            Backend.Binary(dtype, op, flat, a.DataPointerOn(state), unit, b.DataPointerOn(state), unit, output.DataPointerOn(state));
+        }
+        else
+        {
+            var aStrides = Shapes.BroadcastStrides(a.ShapeArray, a.StridesArray, shape);
+            var bStrides = Shapes.BroadcastStrides(b.ShapeArray, b.StridesArray, shape);
+            if (OverlapsAtAll(output, a) || OverlapsAtAll(output, b))
+            {
+                // out is an operand read through broadcast strides: compute aside, then copy.
+                using var result = Binary(a, b, op, opName);
+                CopyInto(result, output);
+            }
+            else Backend.Binary(dtype, op, shape, a.DataPointer, aStrides, b.DataPointer, bStrides, output.DataPointer);
+        }
+        output.Storage.Version++;
+    }
+
+    private static bool OverlapsAtAll(Tensor output, Tensor input) => ReferenceEquals(output.Storage, input.Storage);
+
+    /// <summary>out may be an input itself (same view) but must not share memory with it otherwise (PyTorch's rule and message).</summary>
+    private static void CheckNoPartialOverlap(Tensor output, Tensor input, string opName)
+    {
+        if (!ReferenceEquals(output.Storage, input.Storage)) return;
+        bool sameView = output.Offset == input.Offset && Shapes.SameShape(output.ShapeArray, input.ShapeArray)
+                        && output.StridesArray.AsSpan().SequenceEqual(input.StridesArray) && output.DType == input.DType;
+        if (!sameView)
+            throw new ArgumentException($"{opName}: unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location (out {Shapes.Format(output.Shape)} overlaps an input {Shapes.Format(input.Shape)}). Please clone() the tensor before performing the operation.");
+    }
+
     public static Tensor BinaryScalar(Tensor a, double scalar, BinaryOp op, bool scalarFirst = false)
     {
         var s = Full([], a.DType, scalar);
