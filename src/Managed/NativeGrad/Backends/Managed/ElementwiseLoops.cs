@@ -63,13 +63,23 @@ internal static unsafe class ElementwiseLoops
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IUnaryOperator<T>
     {
-        if (n < 2 * grain || Environment.ProcessorCount == 1)
+        int threads = ManagedParallel.Threads;
+        if (n < 2 * grain || threads == 1)
         {
             Unary(op, x, y, n);
             return;
         }
+        UnaryChunks(op, x, y, n, grain, threads);
+    }
+
+    /// <summary>The parallel part of <see cref="UnaryParallel{T, TOp}"/> (its own method, so the inline path above
+    /// allocates no closure).</summary>
+    private static void UnaryChunks<T, TOp>(TOp op, T* x, T* y, long n, long grain, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TOp : struct, IUnaryOperator<T>
+    {
         long chunks = (n + grain - 1) / grain;
-        Parallel.For(0, chunks, ch =>
+        ManagedParallel.For(chunks, threads, ch =>
         {
             long start = ch * grain;
             Unary(op, x + start, y + start, Math.Min(grain, n - start));

@@ -35,7 +35,8 @@ internal static unsafe class ManagedGemm
 
         var g = new Problem<T>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         long work = m * n * k;
-        bool parallel = Environment.ProcessorCount > 1;
+        int threads = ManagedParallel.Threads;
+        bool parallel = threads > 1; // Runtime.Threads == 1: everything inline on the calling thread
         long packedBLength = g.Panels * k * g.NR;
 
         if (parallel && batch > 1 && work < ParallelWork && work * batch >= ParallelWork)
@@ -47,7 +48,7 @@ internal static unsafe class ManagedGemm
                 shared = new T[packedBLength];
                 fixed (T* pb = shared) g.PackB(b, pb, 0, g.Panels);
             }
-            Parallel.For(0, batch, bi =>
+            ManagedParallel.For(batch, threads, bi =>
             {
                 T[] packed = shared ?? ArrayPool<T>.Shared.Rent(checked((int)packedBLength));
                 try
@@ -84,11 +85,11 @@ internal static unsafe class ManagedGemm
                         continue;
                     }
                     long rowChunks = (m + g.RowChunk - 1) / g.RowChunk;
-                    long wanted = 2L * Environment.ProcessorCount;
+                    long wanted = 2L * threads; // each C element is still computed by one task: the split does not change it
                     long groups = rowChunks >= wanted ? 1 : Math.Min(g.Panels, (wanted + rowChunks - 1) / rowChunks);
                     long perGroup = (g.Panels + groups - 1) / groups;
                     groups = (g.Panels + perGroup - 1) / perGroup;
-                    Parallel.For(0, rowChunks * groups, task =>
+                    ManagedParallel.For(rowChunks * groups, threads, task =>
                     {
                         long r0 = task / groups * g.RowChunk;
                         long p0 = task % groups * perGroup;

@@ -99,11 +99,11 @@ internal static unsafe class ManagedIndexing
 
     private static void For(long count, long workPerItem, Action<long> body)
     {
-        if (count <= 1 || count * workPerItem < ParallelWork || Environment.ProcessorCount == 1)
+        if (count <= 1 || count * workPerItem < ParallelWork)
         {
             for (long i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, body);
+        ManagedParallel.For(count, body); // inline when Runtime.Threads == 1
     }
 }

@@ -64,12 +64,12 @@ internal static unsafe class ManagedReduce
     /// <summary>Runs body(0..count-1), in parallel when count * workPerItem is large.</summary>
     private static void For(long count, long workPerItem, Action<long> body)
     {
-        if (count == 1 || count * workPerItem < ParallelWork || Environment.ProcessorCount == 1)
+        if (count == 1 || count * workPerItem < ParallelWork)
         {
             for (long i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, body);
+        ManagedParallel.For(count, body); // inline when Runtime.Threads == 1
     }
 
     // ---- contiguous rows -------------------------------------------------------------------------------------
@@ -92,17 +92,44 @@ internal static unsafe class ManagedReduce
         }
     }
 
-    /// <summary>A row too long for one thread: fixed blocks summed in parallel, then combined pairwise.</summary>
+    /// <summary>
+    /// A row too long for one thread: fixed blocks of <see cref="RowBlock"/> summed (in parallel when
+    /// <see cref="Runtime.Threads"/> &gt; 1), then combined pairwise. The blocks depend only on n, so 1 and n threads
+    /// give bitwise the same sum.
+    /// </summary>
     private static T LongRowSum<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        const long StackBlocks = 2048; // 16 KB of partials: rows up to 128M elements need no heap array
         long blocks = (n + RowBlock - 1) / RowBlock;
-        double[] partial = new double[blocks];
-        Parallel.For(0, blocks, blk =>
+        int threads = ManagedParallel.Threads;
+        if (blocks <= StackBlocks)
+        {
+            double* partial = stackalloc double[(int)blocks];
+            BlockSums(p, n, blocks, partial, threads);
+            return T.CreateTruncating(PairwiseSum(partial, blocks));
+        }
+        double[] heap = new double[blocks];
+        fixed (double* partial = heap)
+        {
+            BlockSums(p, n, blocks, partial, threads);
+            return T.CreateTruncating(PairwiseSum(partial, blocks));
+        }
+    }
+
+    /// <summary>partial[b] = the sum of block b of the row.</summary>
+    private static void BlockSums<T>(T* p, long n, long blocks, double* partial, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (threads == 1)
+        {
+            for (long blk = 0; blk < blocks; blk++) partial[blk] = SumRow(p + blk * RowBlock, Math.Min(RowBlock, n - blk * RowBlock));
+            return;
+        }
+        ManagedParallel.For(blocks, threads, blk =>
         {
             long start = blk * RowBlock;
             partial[blk] = SumRow(p + start, Math.Min(RowBlock, n - start));
         });
-        fixed (double* pp = partial) return T.CreateTruncating(PairwiseSum(pp, blocks));
     }
 
     /// <summary>Accurate sum of a contiguous row, in double.</summary>

@@ -63,22 +63,24 @@ internal static unsafe class ManagedUnary
     {
         const int Grain = 1 << 15;
         int n = x.Length;
-        if (n < 4 * Grain || Environment.ProcessorCount == 1)
+        int threads = ManagedParallel.Threads;
+        if (n < 4 * Grain || threads == 1)
         {
             kernel(x, y);
             return;
         }
         fixed (T* px = x)
-        fixed (T* py = y)
+        fixed (T* py = y) ChunkedParallel(px, py, n, Grain, threads, kernel);
+    }
+
+    private static void ChunkedParallel<T>(T* xp, T* yp, int n, int grain, int threads, SpanKernel<T> kernel) where T : unmanaged
+    {
+        int chunks = (n + grain - 1) / grain;
+        ManagedParallel.For(chunks, threads, ch =>
         {
-            T* xp = px, yp = py;
-            int chunks = (n + Grain - 1) / Grain;
-            Parallel.For(0, chunks, ch =>
-            {
-                int start = ch * Grain, len = Math.Min(Grain, n - start);
-                kernel(new ReadOnlySpan<T>(xp + start, len), new Span<T>(yp + start, len));
-            });
-        }
+            int start = (int)ch * grain, len = Math.Min(grain, n - start);
+            kernel(new ReadOnlySpan<T>(xp + start, len), new Span<T>(yp + start, len));
+        });
     }
 
     private static void Map<T, TOp>(TOp op, ReadOnlySpan<T> x, Span<T> y)

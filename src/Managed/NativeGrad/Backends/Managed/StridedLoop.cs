@@ -102,16 +102,25 @@ internal static unsafe class StridedLoop
             return;
         }
 
-        if (outerCount * inner < parallelThreshold || Environment.ProcessorCount == 1)
+        int threads = ManagedParallel.Threads;
+        if (outerCount * inner < parallelThreshold || threads == 1)
         {
             Rows(row, dims[..nd], st0[..nd], st1[..nd], st2[..nd], 0, outerCount);
             return;
         }
+        RowsParallel(row, dims[..nd], st0[..nd], st1[..nd], st2[..nd], outerCount, inner, parallelThreshold, threads);
+    }
 
-        long[] d0 = dims[..nd].ToArray(), a0 = st0[..nd].ToArray(), a1 = st1[..nd].ToArray(), a2 = st2[..nd].ToArray();
+    /// <summary>The parallel part of <see cref="ForEachRow{TRow}"/>: chunks of whole outer rows on at most
+    /// <paramref name="threads"/> workers (its own method, so the inline path allocates no closure).</summary>
+    private static void RowsParallel<TRow>(TRow row, ReadOnlySpan<long> dims, ReadOnlySpan<long> st0, ReadOnlySpan<long> st1,
+                                           ReadOnlySpan<long> st2, long outerCount, long inner, long parallelThreshold, int threads)
+        where TRow : struct, IStridedRow
+    {
+        long[] d0 = dims.ToArray(), a0 = st0.ToArray(), a1 = st1.ToArray(), a2 = st2.ToArray();
         long rowsPerChunk = Math.Max(1, (parallelThreshold / 4 + inner - 1) / inner);
         long chunks = (outerCount + rowsPerChunk - 1) / rowsPerChunk;
-        Parallel.For(0, chunks, ch =>
+        ManagedParallel.For(chunks, threads, ch =>
         {
             long start = ch * rowsPerChunk;
             Rows(row, d0, a0, a1, a2, start, Math.Min(outerCount, start + rowsPerChunk));

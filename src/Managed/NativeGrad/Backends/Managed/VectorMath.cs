@@ -19,6 +19,49 @@ internal static class VectorMath
         throw new NotSupportedException();
     }
 
+    /// <summary>
+    /// exp over T with float lanes computed inline by <see cref="ExpSingle"/> (no call: the hot kernels are
+    /// AggressiveOptimization methods and must not wait for tier-up of a library method); double lanes use the BCL.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> ExpInline<T>(Vector<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return ExpSingle(x.As<T, float>()).As<float, T>();
+        return Exp(x);
+    }
+
+    /// <summary>
+    /// Cephes expf in vector form (about 1 ulp): n = round(x log2 e), r = x - n ln2 (ln2 in two parts), a degree-7
+    /// polynomial for exp(r), then 2^n applied in two halves so results down to the denormals are right. x &gt; 88.72
+    /// gives +inf, x &lt; -104 gives 0, NaN stays NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> ExpSingle(Vector<float> x)
+    {
+        Vector<float> xc = Vector.MinNative(Vector.MaxNative(x, new Vector<float>(-104f)), new Vector<float>(89f)); // NaN lanes are fixed at the end
+        Vector<float> magic = new(12582912f); // 1.5 * 2^23: adding it rounds to an integer (to nearest even)
+        Vector<float> t = Vector.FusedMultiplyAdd(xc, new Vector<float>(1.44269504088896341f), magic);
+        Vector<float> z = t - magic;
+        Vector<float> r = Vector.FusedMultiplyAdd(z, new Vector<float>(-0.693359375f), xc);
+        r = Vector.FusedMultiplyAdd(z, new Vector<float>(2.12194440e-4f), r);
+        Vector<float> p = new(1.9875691500E-4f);
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1.3981999507E-3f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(8.3334519073E-3f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(4.1665795894E-2f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1.6666665459E-1f));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(5.0000001201E-1f));
+        p = Vector.FusedMultiplyAdd(p, r * r, r) + Vector<float>.One;
+        Vector<int> n = t.As<float, int>() - magic.As<float, int>();
+        Vector<int> n1 = Vector.ShiftRightArithmetic(n, 1);
+        Vector<int> n2 = n - n1;
+        Vector<int> bias = new(127);
+        Vector<float> s1 = Vector.ShiftLeft(n1 + bias, 23).As<int, float>();
+        Vector<float> s2 = Vector.ShiftLeft(n2 + bias, 23).As<int, float>();
+        Vector<float> res = p * s1 * s2;
+        res = Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(88.72283935546875f)), new Vector<float>(float.PositiveInfinity), res);
+        return Vector.ConditionalSelect(Vector.Equals(x, x), res, x);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Log<T>(Vector<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
