@@ -60,15 +60,21 @@ public static class Runtime
     /// <summary>The SIMD path of the current backend: "avx512", "avx2" or "scalar" for native; "managed-…" otherwise.</summary>
     public static string Kernels => Current.KernelPath;
 
-    /// <summary>Worker threads of the native pool (default: the machine's cores).</summary>
+    private static int _managedThreads = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Worker threads of the kernels, native pool and managed backend alike (default: the machine's cores). 1 runs
+    /// every kernel on the calling thread. Results do not depend on it (reductions use fixed blocks).
+    /// </summary>
     public static int Threads
     {
-        get => NativeAvailable ? NativeMethods.GetThreads() : Environment.ProcessorCount;
+        get => NativeAvailable ? NativeMethods.GetThreads() : Volatile.Read(ref _managedThreads);
         set
         {
             if (value < 1 || value > 256) throw new ArgumentOutOfRangeException(nameof(value), value, "Threads must be between 1 and 256.");
             if (NativeAvailable && NativeMethods.SetThreads(value) != 0)
                 throw new InvalidOperationException(NativeBackend.Utf8Error());
+            Volatile.Write(ref _managedThreads, value); // the managed backend's setting when no native library is loaded
         }
     }
 
