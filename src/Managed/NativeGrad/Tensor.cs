@@ -293,21 +293,37 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>
     internal bool IsSavedAlias { get; private init; }
 
-    /// <summary>An alias holding its own storage reference, for saving in the graph.</summary>
-    internal Tensor AliasForSave()
+    /// <summary>
+    /// An alias with its own storage reference and the given autograd identity, for a saved tensor whose original
+    /// cannot be handed to a backward formula (disposed, or detached since). Works on a disposed original: the saved
+    /// tensor holds a reference to the storage, so the rental is still live.
+    /// </summary>
+    internal Tensor AliasForSave(BackwardNode? gradFn, int outputNr, bool requiresGrad, AccumulateGrad? accumulator)
     {
-        ThrowIfDisposed();
-        var alias = new Tensor(this, ShapeArray, StridesArray, Offset, track: false)
+        var alias = new Tensor(this, ShapeArray, StridesArray, Offset, track: false, evenIfDisposed: true)
         {
-            _requiresGrad = _requiresGrad,
-            GradFnNode = GradFnNode,
-            OutputNr = OutputNr,
+            _requiresGrad = requiresGrad,
+            GradFnNode = gradFn,
+            OutputNr = outputNr,
             IsInference = IsInference,
             IsSavedAlias = true,
-            _accumulator = _accumulator ?? (IsLeaf && _requiresGrad ? (_accumulator = new AccumulateGrad(this)) : null),
+            _accumulator = accumulator,
         };
         return alias;
     }
+
+    /// <summary>The rental of <see cref="Storage"/> this tensor holds.</summary>
+    internal int StorageGeneration => _storageGeneration;
+
+    /// <summary>The leaf flag itself (<see cref="RequiresGrad"/> is also true for op results).</summary>
+    internal bool LeafRequiresGrad => _requiresGrad;
+
+    /// <summary>The AccumulateGrad node of a leaf that requires grad (created now if needed), else null.</summary>
+    internal AccumulateGrad? EnsureAccumulator() => _accumulator ?? (IsLeaf && _requiresGrad ? (_accumulator = new AccumulateGrad(this)) : null);
+
+    /// <summary>Whether this tensor still has the autograd identity it had when it was saved.</summary>
+    internal bool HasAutogradIdentity(BackwardNode? gradFn, int outputNr, bool requiresGrad)
+        => ReferenceEquals(GradFnNode, gradFn) && OutputNr == outputNr && _requiresGrad == requiresGrad;
 
     /// <summary>The first tensor on a freshly rented storage (contiguous, offset 0).</summary>
     private Tensor(TensorStorage storage, long[] shape, long[] strides, DType dtype, ThreadState state)
@@ -323,9 +339,9 @@ public sealed partial class Tensor : IDisposable
     }
 
     // A second tensor on source's storage. track: false for aliases saved by the graph, which no TensorScope may dispose.
-    private Tensor(Tensor source, long[] shape, long[] strides, long offset, bool track)
+    private Tensor(Tensor source, long[] shape, long[] strides, long offset, bool track, bool evenIfDisposed = false)
     {
-        if (source._disposed != 0 || !source.Storage.TryRetain(source._storageGeneration)) ThrowDisposed();
+        if ((source._disposed != 0 && !evenIfDisposed) || !source.Storage.TryRetain(source._storageGeneration)) ThrowDisposed();
         Storage = source.Storage;
         _storageGeneration = source._storageGeneration;
         ShapeArray = shape;

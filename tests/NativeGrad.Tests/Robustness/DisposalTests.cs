@@ -135,6 +135,29 @@ public class DisposalTests
         Assert.Equal(new[] { 2 * MathF.Exp(2), 2 * MathF.Exp(4), 2 * MathF.Exp(6) }, x.Grad!.ToArray<float>(), new ToleranceComparer(1e-4f));
     }
 
+    [Fact]
+    public void ASavedTensorDetachedOrDisposedAfterSavingStillCarriesItsGraph()
+    {
+        // z = y * y saves y (the result of x * x). Detaching y afterwards must not cut x out of the saved graph:
+        // backward formulas then get an alias with y's identity at save time, also through a second order.
+        var x = Tensor.FromArray([0.5, 1.5]).RequiresGrad_();
+        var y = x * x;
+        var z = y * y;
+        y.Detach_();
+        var g = NativeGrad.Autograd.Autograd.Grad([z.Sum()], [x], createGraph: true)[0]!;
+        Assert.Equal([4 * 0.125, 4 * 3.375], g.ToArray<double>());                  // 4 x^3
+        var gg = NativeGrad.Autograd.Autograd.Grad([g.Sum()], [x])[0]!;
+        Assert.Equal([12 * 0.25, 12 * 2.25], gg.ToArray<double>());                 // 12 x^2
+
+        var x2 = Tensor.FromArray([0.5, 1.5]).RequiresGrad_();
+        var y2 = x2 * x2;
+        var z2 = y2 * y2;
+        y2.Dispose();
+        var g2 = NativeGrad.Autograd.Autograd.Grad([z2.Sum()], [x2], createGraph: true)[0]!;
+        Assert.Equal([4 * 0.125, 4 * 3.375], g2.ToArray<double>());
+        Assert.Equal([12 * 0.25, 12 * 2.25], NativeGrad.Autograd.Autograd.Grad([g2.Sum()], [x2])[0]!.ToArray<double>());
+    }
+
     private sealed class ToleranceComparer(float rtol) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= rtol * Math.Max(Math.Abs(a), Math.Abs(b));
