@@ -53,29 +53,50 @@ internal sealed unsafe class NativeBackend : IBackend
         };
     }
 
+    /// <summary>
+    /// Calls of at most this many elements (multiply-adds for GEMM) skip the GC transition (SuppressGCTransition):
+    /// about a microsecond of work at most, far below the kernels' parallel thresholds.
+    /// </summary>
+    private const long SmallCall = 4096;
+
+    private static long Elements(ReadOnlySpan<long> shape)
+    {
+        long n = 1;
+        foreach (long d in shape) n *= d; // validated by the caller's tensor; an overflowed product only loses the fast path
+        return n < 0 ? long.MaxValue : n;
+    }
+
     public void Unary(DType dtype, UnaryOp op, long n, void* x, void* y, double alpha, double beta)
-        => Check(NativeMethods.Unary((int)dtype, (int)op, n, x, y, alpha, beta), "ng_unary");
+        => Check(n <= SmallCall
+            ? NativeMethods.UnarySmall((int)dtype, (int)op, n, x, y, alpha, beta)
+            : NativeMethods.Unary((int)dtype, (int)op, n, x, y, alpha, beta), "ng_unary");
 
     public void Binary(DType dtype, BinaryOp op, ReadOnlySpan<long> shape, void* a, ReadOnlySpan<long> aStrides, void* b, ReadOnlySpan<long> bStrides, void* output)
     {
         fixed (long* s = shape, sa = aStrides, sb = bStrides)
-            Check(NativeMethods.Binary((int)dtype, (int)op, shape.Length, s, a, sa, b, sb, output), "ng_binary");
+            Check(Elements(shape) <= SmallCall
+                ? NativeMethods.BinarySmall((int)dtype, (int)op, shape.Length, s, a, sa, b, sb, output)
+                : NativeMethods.Binary((int)dtype, (int)op, shape.Length, s, a, sa, b, sb, output), "ng_binary");
     }
 
     public void CopyStrided(DType dtype, ReadOnlySpan<long> shape, void* src, ReadOnlySpan<long> srcStrides, void* dst, ReadOnlySpan<long> dstStrides)
     {
         fixed (long* s = shape, ss = srcStrides, ds = dstStrides)
-            Check(NativeMethods.CopyStrided(NativeDType(dtype), shape.Length, s, src, ss, dst, ds), "ng_copy_strided");
+            Check(Elements(shape) <= SmallCall
+                ? NativeMethods.CopyStridedSmall(NativeDType(dtype), shape.Length, s, src, ss, dst, ds)
+                : NativeMethods.CopyStrided(NativeDType(dtype), shape.Length, s, src, ss, dst, ds), "ng_copy_strided");
     }
 
     public void Fill(DType dtype, long n, void* dst, double value)
     {
         if (dtype == DType.Int64) { new Span<long>(dst, checked((int)n)).Fill((long)value); return; }
-        Check(NativeMethods.Fill((int)dtype, n, dst, value), "ng_fill");
+        Check(n <= SmallCall ? NativeMethods.FillSmall((int)dtype, n, dst, value) : NativeMethods.Fill((int)dtype, n, dst, value), "ng_fill");
     }
 
     public void Reduce(DType dtype, ReduceOp op, long outer, long n, long inner, void* x, void* y)
-        => Check(NativeMethods.Reduce((int)dtype, (int)op, outer, n, inner, x, y), "ng_reduce");
+        => Check((double)outer * Math.Max(n, 1) * inner <= SmallCall
+            ? NativeMethods.ReduceSmall((int)dtype, (int)op, outer, n, inner, x, y)
+            : NativeMethods.Reduce((int)dtype, (int)op, outer, n, inner, x, y), "ng_reduce");
 
     public void Softmax(DType dtype, bool log, long rows, long cols, void* x, void* y)
         => Check(NativeMethods.Softmax((int)dtype, log ? 1 : 0, rows, cols, x, y), "ng_softmax");
@@ -89,8 +110,11 @@ internal sealed unsafe class NativeBackend : IBackend
 
     public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
                      void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
-        => Check(NativeMethods.Gemm((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
-                                    beta, c, ldc, strideC, batch), "ng_gemm");
+        => Check((double)m * n * Math.Max(k, 1) * batch <= SmallCall
+            ? NativeMethods.GemmSmall((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
+                                      beta, c, ldc, strideC, batch)
+            : NativeMethods.Gemm((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
+                                 beta, c, ldc, strideC, batch), "ng_gemm");
 
     public void IndexSelect(DType dtype, long outer, long dim, long inner, void* x, long* idx, long nidx, void* y)
         => Check(NativeMethods.IndexSelect(NativeDType(dtype), outer, dim, inner, x, idx, nidx, y), "ng_index_select");

@@ -18,6 +18,29 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ng_get_threads")] public static partial int GetThreads();
     [LibraryImport(Library, EntryPoint = "ng_set_threads")] public static partial int SetThreads(int n);
 
+    // The same entry points without the GC transition (~5-10 ns of a 16-float op), for calls the backend knows are
+    // short: at most SmallCall elements (or multiply-adds), below every parallel threshold, so they never wait for the
+    // thread pool, never block and never call back into the runtime.
+    [LibraryImport(Library, EntryPoint = "ng_unary"), SuppressGCTransition]
+    public static partial int UnarySmall(int dtype, int op, long n, void* x, void* y, double alpha, double beta);
+
+    [LibraryImport(Library, EntryPoint = "ng_binary"), SuppressGCTransition]
+    public static partial int BinarySmall(int dtype, int op, int ndim, long* shape, void* a, long* aStrides, void* b, long* bStrides, void* output);
+
+    [LibraryImport(Library, EntryPoint = "ng_copy_strided"), SuppressGCTransition]
+    public static partial int CopyStridedSmall(int dtype, int ndim, long* shape, void* src, long* srcStrides, void* dst, long* dstStrides);
+
+    [LibraryImport(Library, EntryPoint = "ng_fill"), SuppressGCTransition]
+    public static partial int FillSmall(int dtype, long n, void* dst, double value);
+
+    [LibraryImport(Library, EntryPoint = "ng_reduce"), SuppressGCTransition]
+    public static partial int ReduceSmall(int dtype, int op, long outer, long n, long inner, void* x, void* y);
+
+    [LibraryImport(Library, EntryPoint = "ng_gemm"), SuppressGCTransition]
+    public static partial int GemmSmall(int dtype, int transA, int transB, long m, long n, long k, double alpha,
+                                        void* a, long lda, long strideA, void* b, long ldb, long strideB,
+                                        double beta, void* c, long ldc, long strideC, long batch);
+
     [LibraryImport(Library, EntryPoint = "ng_unary")]
     public static partial int Unary(int dtype, int op, long n, void* x, void* y, double alpha, double beta);
 
