@@ -13,7 +13,7 @@ internal static class Engine
     {
         public readonly Dictionary<BackwardNode, int> Dependencies = new(NodeIdentity.Instance);
         public readonly Stack<BackwardNode> Stack = new();
-        public readonly PriorityQueue<BackwardNode, long> Ready = new();
+        public readonly ReadyQueue Ready = new();
         public readonly List<BackwardNode> Order = [];
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
@@ -246,14 +246,14 @@ internal static class Engine
         var order = scratch.Order;
         var ready = scratch.Ready;
         foreach (var node in claimed)
-            if (node.EngineDeps == 0) ready.Enqueue(node, -node.SequenceNr);
-        while (ready.TryDequeue(out var node, out _))
+            if (node.EngineDeps == 0) ready.Enqueue(node);
+        while (ready.TryDequeue(out var node))
         {
             order.Add(node);
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
-                if (--next.EngineDeps == 0) ready.Enqueue(next, -next.SequenceNr);
+                if (--next.EngineDeps == 0) ready.Enqueue(next);
             }
         }
         return order;
@@ -298,14 +298,14 @@ internal static class Engine
         var order = scratch.Order;
         var ready = scratch.Ready;
         foreach (var (node, count) in dependencies)
-            if (count == 0) ready.Enqueue(node, -node.SequenceNr);
-        while (ready.TryDequeue(out var node, out _))
+            if (count == 0) ready.Enqueue(node);
+        while (ready.TryDequeue(out var node))
         {
             order.Add(node);
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
-                if (--CollectionsMarshalRef(dependencies, next) == 0) ready.Enqueue(next, -next.SequenceNr);
+                if (--CollectionsMarshalRef(dependencies, next) == 0) ready.Enqueue(next);
             }
         }
         return order;
@@ -331,5 +331,45 @@ internal static class Engine
             }
         }
         return leads;
+    }
+}
+
+/// <summary>
+/// The nodes ready to run, latest-created first. Usually one or two are ready at a time: a short list kept sorted by
+/// creation number serves that without a heap; past 32 entries (wide graphs) it moves into a priority queue.
+/// </summary>
+internal sealed class ReadyQueue
+{
+    private const int ListLimit = 32;
+    private readonly List<BackwardNode> _sorted = []; // ascending SequenceNr: the next to run is last
+    private readonly PriorityQueue<BackwardNode, long> _heap = new();
+    private bool _inHeap;
+
+    public void Enqueue(BackwardNode node)
+    {
+        if (_inHeap) { _heap.Enqueue(node, -node.SequenceNr); return; }
+        int i = _sorted.Count;
+        while (i > 0 && _sorted[i - 1].SequenceNr > node.SequenceNr) i--;
+        _sorted.Insert(i, node);
+        if (_sorted.Count <= ListLimit) return;
+        foreach (var n in _sorted) _heap.Enqueue(n, -n.SequenceNr);
+        _sorted.Clear();
+        _inHeap = true;
+    }
+
+    public bool TryDequeue([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BackwardNode? node)
+    {
+        if (_inHeap) return _heap.TryDequeue(out node, out _);
+        if (_sorted.Count == 0) { node = null; return false; }
+        node = _sorted[^1];
+        _sorted.RemoveAt(_sorted.Count - 1);
+        return true;
+    }
+
+    public void Clear()
+    {
+        _sorted.Clear();
+        _heap.Clear();
+        _inHeap = false;
     }
 }

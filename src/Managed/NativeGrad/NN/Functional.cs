@@ -69,9 +69,15 @@ public static partial class Functional
         {
             if (fused)
             {
-                var perElement = Ops.Kernels.Binary(input, target, Backends.BinaryOp.BceWithLogits, "binary_cross_entropy_with_logits");
-                result = Reduce(perElement, reduction);
-                if (!ReferenceEquals(result, perElement)) perElement.Dispose();
+                var small = reduction == Reduction.None ? null
+                    : Ops.Kernels.ReduceOfBinarySmall(input, target, Backends.BinaryOp.BceWithLogits, reduction == Reduction.Mean);
+                if (small is not null) result = small;
+                else
+                {
+                    var perElement = Ops.Kernels.Binary(input, target, Backends.BinaryOp.BceWithLogits, "binary_cross_entropy_with_logits");
+                    result = Reduce(perElement, reduction);
+                    if (!ReferenceEquals(result, perElement)) perElement.Dispose();
+                }
             }
             else
             {

@@ -149,6 +149,27 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>
+    /// sum (or mean) over all elements of op(a, b) for small same-shape contiguous operands, with the element-wise
+    /// values in a stack buffer instead of a tensor (a reduced loss: one result object per call). Null when the
+    /// operands do not qualify; the caller then takes the general path.
+    /// </summary>
+    public static Tensor? ReduceOfBinarySmall(Tensor a, Tensor b, BinaryOp op, bool mean)
+    {
+        const long MaxElements = 512;
+        long n = a.NumElements;
+        if (n == 0 || n > MaxElements || a.DType != b.DType || !a.IsContiguous || !b.IsContiguous || !Shapes.SameShape(a.ShapeArray, b.ShapeArray))
+            return null;
+        var state = ThreadState.Current;
+        byte* values = stackalloc byte[(int)(n * a.DType.ElementSize())];
+        ReadOnlySpan<long> flat = [n], unit = [1];
+        Backend.Binary(a.DType, op, flat, a.DataPointerOn(state), unit, b.DataPointerOn(state), unit, values);
+        var result = Tensor.EmptyScalar(a.DType, state);
+        Backend.Reduce(a.DType, ReduceOp.Sum, 1, n, 1, values, result.DataPointerOn(state));
+        if (mean) ScaleInPlace(result, 1.0 / n);
+        return result;
+    }
+
     /// <summary>Reduces every element to a 0-d tensor (the common loss case: no dim bookkeeping).</summary>
     public static Tensor ReduceAll(Tensor x, ReduceOp op)
     {
