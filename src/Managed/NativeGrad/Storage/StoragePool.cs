@@ -43,6 +43,13 @@ internal static class StoragePool
     {
         public long LiveBytes;
         public long LiveBuffers;
+
+        /// <summary>Counts one storage rented (+1) or given back (-1) by this thread.</summary>
+        public void Count(TensorStorage storage, int sign)
+        {
+            Volatile.Write(ref LiveBytes, LiveBytes + sign * storage.ArrayLength);
+            Volatile.Write(ref LiveBuffers, LiveBuffers + sign);
+        }
     }
 
     private static readonly SharedClass[] Shared = CreateShared();
@@ -59,30 +66,22 @@ internal static class StoragePool
     }
 
     /// <summary>Bytes currently rented out (live tensor storage that has not been returned or collected).</summary>
-    public static long LiveBytes
-    {
-        get
-        {
-            lock (AllCounters)
-            {
-                long total = 0;
-                foreach (var c in AllCounters) total += Volatile.Read(ref c.LiveBytes);
-                return total;
-            }
-        }
-    }
+    public static long LiveBytes => LiveTotals().Bytes;
 
     /// <summary>Buffers currently rented out.</summary>
-    public static long LiveBuffers
+    public static long LiveBuffers => LiveTotals().Buffers;
+
+    private static (long Bytes, long Buffers) LiveTotals()
     {
-        get
+        lock (AllCounters)
         {
-            lock (AllCounters)
+            long bytes = 0, buffers = 0;
+            foreach (var c in AllCounters)
             {
-                long total = 0;
-                foreach (var c in AllCounters) total += Volatile.Read(ref c.LiveBuffers);
-                return total;
+                bytes += Volatile.Read(ref c.LiveBytes);
+                buffers += Volatile.Read(ref c.LiveBuffers);
             }
+            return (bytes, buffers);
         }
     }
 
@@ -154,9 +153,6 @@ internal static class StoragePool
     }
 
     /// <summary>A storage of at least <paramref name="bytes"/> bytes, with no holders, 64-byte aligned.</summary>
-    public static TensorStorage Rent(long bytes) => Rent(bytes, ThreadState.Current);
-
-    /// <inheritdoc cref="Rent(long)"/>
     public static TensorStorage Rent(long bytes, ThreadState state)
     {
         // Checked first: `bytes + Alignment` must not wrap around (a wrapped size once allocated a few bytes for
@@ -198,9 +194,7 @@ internal static class StoragePool
             storage = new TensorStorage(GC.AllocateUninitializedArray<byte>((int)size, pinned: true), cls <= MaxPooledClassLog2 ? cls : -1);
         }
         storage.ByteLength = bytes;
-        var counters = cache.Counters;
-        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes + storage.ArrayLength);
-        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers + 1);
+        cache.Counters.Count(storage, +1);
         return storage;
     }
 
@@ -208,9 +202,7 @@ internal static class StoragePool
     public static void Return(TensorStorage storage, ThreadState state)
     {
         var cache = CacheOf(state);
-        var counters = cache.Counters;
-        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
-        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+        cache.Counters.Count(storage, -1);
         int cls = storage.SizeClass;
         if (cls < 0) return; // too large to keep: the GC takes it
         if (cls <= MaxThreadCachedClassLog2)
@@ -231,9 +223,7 @@ internal static class StoragePool
     /// <summary>A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is the finalizer thread).</summary>
     public static void ReturnFromFinalizer(TensorStorage storage)
     {
-        var counters = MyCache().Counters;
-        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
-        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+        MyCache().Counters.Count(storage, -1);
         GC.ReRegisterForFinalize(storage); // it ran, so it left the finalization queue; back in the pool it must be registered again
         if (storage.SizeClass >= 0) ReturnShared(storage);
     }
@@ -241,9 +231,7 @@ internal static class StoragePool
     /// <summary>A storage collected while a kernel call may still use its array: the array is left to the GC; the bytes are no longer live.</summary>
     public static void Forget(TensorStorage storage)
     {
-        var counters = MyCache().Counters;
-        Volatile.Write(ref counters.LiveBytes, counters.LiveBytes - storage.ArrayLength);
-        Volatile.Write(ref counters.LiveBuffers, counters.LiveBuffers - 1);
+        MyCache().Counters.Count(storage, -1);
     }
 
     private static void ReturnShared(TensorStorage storage)
