@@ -118,6 +118,28 @@ public class MemoryTests
     }
 
     [Fact]
+    public void PooledStorageObjectsAreRenewedAfterACollectionSoForgottenTensorsStayYoung()
+    {
+        // A pooled storage object that survived a collection is promoted; were it handed to a tensor nobody
+        // disposes, only a full collection would find it (a no-Dispose soak grew to 7 GB that way). The pool gives
+        // such an object's buffer a new object within 64 rents of the collection.
+        var t = Tensor.Zeros(16);
+        var before = t.Storage;
+        t.Dispose();
+        GC.Collect();
+        Assert.NotEqual(0, GC.GetGeneration(before));
+        Tensor? u = null;
+        for (int i = 0; i < 200; i++)
+        {
+            u?.Dispose();
+            u = Tensor.Zeros(16);
+        }
+        Assert.NotSame(before, u!.Storage);
+        Assert.Equal(0, GC.GetGeneration(u.Storage));
+        Assert.All(u.ToArray<float>(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
     public void RepeatedScopesReuseThePoolInsteadOfGrowingIt()
     {
         var baseline = SettledBaseline();

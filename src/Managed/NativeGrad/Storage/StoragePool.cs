@@ -34,6 +34,7 @@ internal static class StoragePool
         public readonly int[] Counts = new int[MaxThreadCachedClassLog2 + 1];
         public readonly Counters Counters = NewCounters();
         public int Epoch;
+        public int RentsSinceGcCheck;
         public long Buffers;
         public long Bytes;
     }
@@ -56,6 +57,12 @@ internal static class StoragePool
     private static readonly List<Counters> AllCounters = [];               // kept for the process: the sums stay right after a thread ends
     private static readonly List<WeakReference<ThreadCache>> AllCaches = []; // a cache dies with its thread
     private static int _epoch;
+    private static int _observedGcCount;
+
+    /// <summary>The gen0 collection count as last observed (every 64 rents of a thread).</summary>
+    internal static int ObservedGcCount => Volatile.Read(ref _observedGcCount);
+
+    private static void ObserveGc() => Volatile.Write(ref _observedGcCount, GC.CollectionCount(0));
 
 
     private static SharedClass[] CreateShared()
@@ -192,6 +199,15 @@ internal static class StoragePool
         {
             long size = (cls <= MaxPooledClassLog2 ? 1L << cls : bytes) + Alignment;
             storage = new TensorStorage(GC.AllocateUninitializedArray<byte>((int)size, pinned: true), cls <= MaxPooledClassLog2 ? cls : -1);
+        }
+        else
+        {
+            if ((++cache.RentsSinceGcCheck & 63) == 0) ObserveGc();
+            // A pooled object that outlived a collection is promoted: if the tensor it goes to now were never
+            // disposed, only a gen1/gen2 collection would find it (and with it a pinned buffer), so a forgetful
+            // program would grow to gigabytes between full collections. Give its buffer a new object instead: one
+            // allocation per pooled storage per gen0 collection.
+            if (storage.BornAtGc != ObservedGcCount) storage = storage.Renewed();
         }
         storage.ByteLength = bytes;
         cache.Counters.Count(storage, +1);

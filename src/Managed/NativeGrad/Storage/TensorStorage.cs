@@ -23,12 +23,23 @@ internal sealed unsafe class TensorStorage
     {
         _array = array;
         SizeClass = sizeClass;
+        BornAtGc = StoragePool.ObservedGcCount;
         nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
         _offset = (int)((StoragePool.Alignment - (address & (StoragePool.Alignment - 1))) & (StoragePool.Alignment - 1));
     }
 
     /// <summary>Size in bytes usable by tensors (of this rental).</summary>
     public long ByteLength { get; internal set; }
+
+    /// <summary>The gen0 collection count the pool had seen when this object was made (see <see cref="StoragePool"/>'s renewal).</summary>
+    internal readonly int BornAtGc;
+
+    /// <summary>A fresh (generation 0) storage object for this one's array; this object is dropped, never to be finalized.</summary>
+    internal TensorStorage Renewed()
+    {
+        GC.SuppressFinalize(this);
+        return new TensorStorage(_array, SizeClass);
+    }
 
     /// <summary>The pool's size class (-1: too large to pool).</summary>
     internal int SizeClass { get; }
