@@ -186,6 +186,18 @@ ng_status ng_reduce_run(int dtype, int op, int64_t outer, int64_t n, int64_t inn
  * (which this benchmark does not see). */
 #define NG_SM_STREAM_BYTES ((size_t)24 << 20)
 
+/* The row flags of a (backward) softmax call: log, and streamed stores once the call moves NG_SM_STREAM_BYTES
+ * (`arrays` rows x cols arrays read or written). */
+static int sm_flags(int log, int64_t rows, int64_t cols, size_t es, int arrays) {
+    return (log ? NG_SM_LOG : 0) | ((size_t)(rows * cols) * es * (size_t)arrays >= NG_SM_STREAM_BYTES ? NG_SM_STREAM : 0);
+}
+
+/* Runs task over the rows, in parallel from 65,536 elements, ~16K elements per chunk. */
+static void sm_over_rows(int64_t rows, int64_t cols, ng_task_fn task, void *ctx) {
+    if (rows > 1 && rows * cols >= 65536) ng_parallel_for(rows, ng_max64(1, 16384 / cols), task, ctx);
+    else task(ctx, 0, rows);
+}
+
 typedef struct sm_ctx {
     ng_softmax_row_fn fn;
     const char *x;
@@ -205,10 +217,8 @@ static void softmax_task(void *v, int64_t b, int64_t e) {
 void ng_softmax_run(int dtype, int log, int64_t rows, int64_t cols, const void *x, void *y) {
     if (rows == 0 || cols == 0) return;
     const size_t es = ng_esize(dtype);
-    const int flags = (log ? NG_SM_LOG : 0) | ((size_t)(rows * cols) * es * 2 >= NG_SM_STREAM_BYTES ? NG_SM_STREAM : 0);
-    sm_ctx c = {ng_kernels()->softmax_row[dtype], (const char *)x, (char *)y, es, cols, flags};
-    if (rows > 1 && rows * cols >= 65536) ng_parallel_for(rows, ng_max64(1, 16384 / cols), softmax_task, &c);
-    else softmax_task(&c, 0, rows);
+    sm_ctx c = {ng_kernels()->softmax_row[dtype], (const char *)x, (char *)y, es, cols, sm_flags(log, rows, cols, es, 2)};
+    sm_over_rows(rows, cols, softmax_task, &c);
 }
 
 typedef struct smb_ctx {
@@ -232,8 +242,7 @@ static void softmax_bwd_task(void *v, int64_t b, int64_t e) {
 void ng_softmax_backward_run(int dtype, int log, int64_t rows, int64_t cols, const void *y, const void *g, void *dx) {
     if (rows == 0 || cols == 0) return;
     const size_t es = ng_esize(dtype);
-    const int flags = (log ? NG_SM_LOG : 0) | ((size_t)(rows * cols) * es * 3 >= NG_SM_STREAM_BYTES ? NG_SM_STREAM : 0);
-    smb_ctx c = {ng_kernels()->softmax_bwd_row[dtype], (const char *)y, (const char *)g, (char *)dx, es, cols, flags};
-    if (rows > 1 && rows * cols >= 65536) ng_parallel_for(rows, ng_max64(1, 16384 / cols), softmax_bwd_task, &c);
-    else softmax_bwd_task(&c, 0, rows);
+    smb_ctx c = {ng_kernels()->softmax_bwd_row[dtype], (const char *)y, (const char *)g, (char *)dx, es, cols,
+                 sm_flags(log, rows, cols, es, 3)};
+    sm_over_rows(rows, cols, softmax_bwd_task, &c);
 }
