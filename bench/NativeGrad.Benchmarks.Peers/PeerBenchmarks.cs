@@ -8,13 +8,12 @@ namespace NativeGrad.Benchmarks.Peers;
 // column is NativeGrad time / libtorch time), NativeGrad native and NativeGrad managed. Threads = 1 or 2 sets
 // libtorch's intra-op threads, NativeGrad's pool and the process affinity alike (ThreadSetting).
 
-/// <summary>The thread count and the per-implementation setup every peer benchmark shares.</summary>
-public abstract class PeerBenchmark
+/// <summary>
+/// The NativeGrad side's thread count and setup (<see cref="BackendBenchmark"/>: Threads, backend choice, affinity
+/// reset) plus libtorch's setup.
+/// </summary>
+public abstract class PeerBenchmark : BackendBenchmark
 {
-    /// <summary>Threads of libtorch and of the native pool; 1 also pins the process to one core.</summary>
-    [Params(1, 2)]
-    public int Threads { get; set; }
-
     /// <summary>Sets libtorch's thread count and the affinity, then builds the TorchSharp workload.</summary>
     protected T SetUpTorch<T>(Func<T> create)
     {
@@ -22,18 +21,6 @@ public abstract class PeerBenchmark
         torch.set_num_threads(Threads);
         return create();
     }
-
-    /// <summary>Chooses the NativeGrad backend and thread count, then builds the workload on it.</summary>
-    protected T SetUp<T>(BackendKind backend, Func<T> create)
-    {
-        ThreadSetting.Apply(Threads);
-        Runtime.Backend = backend;
-        return create();
-    }
-
-    /// <summary>Gives the process every core back.</summary>
-    [GlobalCleanup]
-    public void Cleanup() => ThreadSetting.Reset();
 }
 
 /// <summary>W1 seed-step.</summary>
