@@ -45,13 +45,15 @@ public sealed partial class Tensor : IDisposable
         => new(source, shape, strides, offset, track: true);
 
     /// <summary>An uninitialised contiguous tensor (internal: every op fills its output).</summary>
-    internal static Tensor Empty(long[] shape, DType dtype)
+    internal static Tensor Empty(long[] shape, DType dtype) => Empty(shape, dtype, ThreadState.Current);
+
+    /// <inheritdoc cref="Empty(long[], DType)"/>
+    internal static Tensor Empty(long[] shape, DType dtype, ThreadState state)
     {
         long n = Shapes.NumElements(shape);
         long bytes;
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
-        var state = ThreadState.Current;
         return new Tensor(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
     }
 
@@ -243,6 +245,8 @@ public sealed partial class Tensor : IDisposable
 
     internal IEnumerable<Action<Tensor>> PostAccumulateHooks() => _postAccumulateHooks?.ToArray() ?? [];
 
+    internal bool HasPostAccumulateHooks => _postAccumulateHooks is { Count: > 0 };
+
     /// <summary>Where this tensor's gradient goes: its grad_fn, or for a leaf that requires grad its AccumulateGrad node.</summary>
     internal GradientEdge GradientEdge()
     {
@@ -263,7 +267,8 @@ public sealed partial class Tensor : IDisposable
     {
         ThrowIfDisposed();
         var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
-        Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
+        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph);
+        else Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
     }
 
     /// <summary>The backward graph that produced this tensor, as Graphviz DOT text.</summary>
@@ -285,9 +290,12 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>A contiguous copy that does not require grad.</summary>
-    internal Tensor DetachedCopy()
+    internal Tensor DetachedCopy() => DetachedCopy(ThreadState.Current);
+
+    /// <inheritdoc cref="DetachedCopy()"/>
+    internal Tensor DetachedCopy(ThreadState state)
     {
-        using (GradMode.NoGrad()) return Ops.Kernels.ContiguousCopy(this);
+        using (GradMode.NoGrad(state)) return Ops.Kernels.ContiguousCopy(this, state);
     }
 
     /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NativeGrad.Ops;
 
@@ -142,8 +143,13 @@ public sealed partial class Tensor
     {
         ThrowIfDisposed();
         if (NumElements != 1) throw new InvalidOperationException($"a Tensor with {NumElements} elements cannot be converted to Scalar (shape {Shapes.Format(Shape)})");
-        void* p = DataPointer;
-        return DType switch { DType.Float32 => *(float*)p, DType.Float64 => *(double*)p, _ => *(long*)p };
+        ref byte first = ref Storage.ByteAt(Offset * DType.ElementSize()); // a managed reference: keeps the array alive while read
+        return DType switch
+        {
+            DType.Float32 => Unsafe.ReadUnaligned<float>(ref first),
+            DType.Float64 => Unsafe.ReadUnaligned<double>(ref first),
+            _ => Unsafe.ReadUnaligned<long>(ref first),
+        };
     }
 
     private void CheckElementType<T>() where T : unmanaged

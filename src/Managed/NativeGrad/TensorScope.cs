@@ -47,9 +47,12 @@ public sealed class TensorScope : IDisposable
     /// Takes <paramref name="tensor"/> out of the innermost scope of this thread, if it was created there: for state
     /// that outlives the scope it happens to be created in (module parameters, optimizer buffers).
     /// </summary>
-    internal static void Untrack(Tensor tensor)
+    internal static void Untrack(Tensor tensor) => Untrack(tensor, ThreadState.Current);
+
+    /// <inheritdoc cref="Untrack(Tensor)"/>
+    internal static void Untrack(Tensor tensor, ThreadState state)
     {
-        if (_current is not { } scope) return;
+        if (state.Scope is not { } scope) return;
         int index = scope._tensors.LastIndexOf(tensor);
         if (index >= 0) scope._tensors.RemoveAt(index);
     }
@@ -72,8 +75,8 @@ public sealed class TensorScope : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_current == this) _current = _outer;
         var state = ThreadState.Current;
+        if (state.Scope == this) state.Scope = _outer;
         _tensors.DisposeAll(state);
         if (_tensors.Capacity <= 4096) state.SpareScopeList = _tensors; // reused by the next scope (Count reads 0 from here on)
     }

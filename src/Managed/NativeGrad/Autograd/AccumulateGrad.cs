@@ -21,7 +21,8 @@ internal sealed class AccumulateGrad : BackwardNode
     /// The engine's word that no one else holds <paramref name="grad"/> (not a root gradient, not in two places, not
     /// seen by a hook): then it can become <see cref="Tensor.Grad"/> itself, without a copy, when its storage is its own.
     /// </param>
-    internal void Accumulate(Tensor grad, bool createGraph, bool exclusive = false)
+    /// <param name="state">This thread's state.</param>
+    internal void Accumulate(Tensor grad, bool createGraph, bool exclusive, ThreadState state)
     {
         var variable = Variable;
         if (variable is null) return;
@@ -31,18 +32,18 @@ internal sealed class AccumulateGrad : BackwardNode
             bool steal = exclusive && !createGraph && !grad.RequiresGrad && !grad.IsSavedAlias && grad.IsContiguous && grad.Storage.Holders == 1
                          && grad.DType == variable.DType;
             // .Grad is owned by the leaf (ZeroGrad and Dispose free it), so it must never be a tensor someone else holds.
-            variable.Grad = createGraph ? (exclusive ? grad : grad.Clone()) : steal ? grad : grad.DetachedCopy();
-            TensorScope.Untrack(variable.Grad); // the gradient belongs to the leaf, not to the scope backward ran in
+            variable.Grad = createGraph ? (exclusive ? grad : grad.Clone()) : steal ? grad : grad.DetachedCopy(state);
+            TensorScope.Untrack(variable.Grad, state); // the gradient belongs to the leaf, not to the scope backward ran in
         }
         else if (createGraph || existing.RequiresGrad)
         {
             variable.Grad = existing + grad;
-            TensorScope.Untrack(variable.Grad);
+            TensorScope.Untrack(variable.Grad, state);
         }
         else
         {
-            using (GradMode.NoGrad()) existing.AddInPlaceUnchecked(grad);
+            using (GradMode.NoGrad(state)) existing.AddInPlaceUnchecked(grad);
         }
-        foreach (var hook in variable.PostAccumulateHooks()) hook(variable);
+        if (variable.HasPostAccumulateHooks) foreach (var hook in variable.PostAccumulateHooks()) hook(variable);
     }
 }

@@ -76,7 +76,7 @@ public static partial class Autograd
         {
             if (output.NumElements != 1)
                 throw new InvalidOperationException($"grad can be implicitly created only for scalar outputs (output {index} has shape {Shapes.Format(output.Shape)})");
-            using (GradMode.NoGrad()) return Tensor.OnesLike(output);
+            return Tensor.OnesLike(output); // a fresh constant: records nothing in any grad mode
         }
         if (!Shapes.SameShape(gradient.Shape, output.Shape))
             throw new ArgumentException(

@@ -18,10 +18,9 @@ public abstract class BackwardNode
     internal GradientEdge[] Next;
 
     // The engine's per-run state, kept on the node while one backward pass has claimed it (EngineRun = that pass's
-    // id): dependency count and incoming-gradient slots, instead of dictionaries keyed by node. A pass that finds a
+    // id): the incoming-gradient slots, instead of a dictionary keyed by node. A pass that finds a
     // node claimed by another (concurrent or nested) pass uses its dictionaries instead.
     internal int EngineRun;
-    internal int EngineDeps;
     internal Tensor?[]? EngineGrads;
 
     /// <summary>Creates a node with edges to the nodes that produced its forward inputs.</summary>
@@ -55,7 +54,7 @@ public abstract class BackwardNode
     internal virtual IEnumerable<string> DescribeSavedTensors() => [];
 
     /// <summary>Frees what the node saved for backward (after a backward without retainGraph).</summary>
-    internal virtual void ReleaseSavedTensors() { }
+    internal virtual void ReleaseSavedTensors(ThreadState state) { }
 
     /// <summary>
     /// Registers a hook called after the node computed its input gradients: <c>hook(gradInputs)</c>; a non-null

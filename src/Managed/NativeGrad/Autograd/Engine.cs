@@ -1,30 +1,46 @@
 namespace NativeGrad.Autograd;
 
 /// <summary>
-/// Executes the backward graph: discovers the nodes reachable from the roots, orders them topologically
-/// (iteratively: a chain of 100,000 ops needs no deep stack), runs each node once with the sum of its
-/// incoming gradients, and either accumulates into leaves' <see cref="Tensor.Grad"/> or captures the
-/// gradients of requested inputs.
+/// Executes the backward graph: discovers the nodes reachable from the roots, orders them (latest-created first,
+/// which is topological: a node's inputs were made before it; checked, with Kahn's algorithm as the fallback),
+/// runs each node once with the sum of its incoming gradients, and either accumulates into leaves'
+/// <see cref="Tensor.Grad"/> or captures the gradients of requested inputs. Iterative throughout: a chain of
+/// 100,000 ops needs no deep stack.
 /// </summary>
 internal static class Engine
 {
+    /// <summary>A node in an array without the covariance check a store into a BackwardNode[] costs.</summary>
+    internal struct NodeSlot
+    {
+        public BackwardNode Node;
+    }
+
     /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
     internal sealed class Scratch
     {
-        public readonly Dictionary<BackwardNode, int> Dependencies = new(NodeIdentity.Instance);
+        /// <summary>The reachable nodes, in run order once sorted.</summary>
+        public NodeSlot[] Nodes = new NodeSlot[16];
+        public int Count;
         public readonly Stack<BackwardNode> Stack = new();
-        public readonly ReadyQueue Ready = new();
-        public readonly List<BackwardNode> Order = [];
+        public readonly HashSet<BackwardNode> Visited = new(NodeIdentity.Instance);
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
         /// <summary>Gradients stored in some slot during this pass, and those others may hold too (roots, duplicates, hooked).</summary>
         public readonly HashSet<Tensor> Stored = new(TensorIdentity.Instance);
         public readonly HashSet<Tensor> Shared = new(TensorIdentity.Instance);
 
-        /// <summary>The nodes this pass claimed (their EngineRun is <see cref="RunId"/>); empty when it uses the dictionaries.</summary>
-        public readonly List<BackwardNode> Claimed = [];
-        public int RunId;
+        /// <summary>One-element slot arrays given back by nodes that ran (no hook saw them), for the next nodes.</summary>
+        public readonly Stack<Tensor?[]> SpareSlots = new();
+
+        /// <summary>True when the nodes are claimed by this pass (their EngineRun is <see cref="RunId"/>); false when the slots live in <see cref="Buffers"/>.</summary>
         public bool OnNodes;
+        public int RunId;
+
+        public void Add(BackwardNode node)
+        {
+            if (Count == Nodes.Length) Array.Resize(ref Nodes, Count * 2);
+            Nodes[Count++].Node = node;
+        }
 
         public bool IsExclusive(Tensor t) => !Shared.Contains(t);
 
@@ -42,33 +58,45 @@ internal static class Engine
 
         public Tensor?[] SlotsOf(BackwardNode node)
         {
-            if (OnNodes) return node.EngineGrads ??= new Tensor?[node.NumOutputs];
-            if (!Buffers.TryGetValue(node, out var slots)) Buffers[node] = slots = new Tensor?[node.NumOutputs];
+            if (OnNodes) return node.EngineGrads ??= NewSlots(node.NumOutputs);
+            if (!Buffers.TryGetValue(node, out var slots)) Buffers[node] = slots = NewSlots(node.NumOutputs);
             return slots;
+        }
+
+        private Tensor?[] NewSlots(int n) => n == 1 && SpareSlots.TryPop(out var spare) ? spare : new Tensor?[n];
+
+        /// <summary>Takes back a node's slot array once it ran, when nothing outside the engine can hold it.</summary>
+        public void Recycle(Tensor?[] slots)
+        {
+            if (slots.Length != 1 || SpareSlots.Count >= 64) return;
+            slots[0] = null;
+            SpareSlots.Push(slots);
         }
 
         /// <summary>Gives the claimed nodes back (and drops gradients left in their slots by an interrupted pass).</summary>
         public void Unclaim()
         {
-            foreach (var node in Claimed)
+            if (OnNodes)
             {
-                node.EngineGrads = null;
-                node.EngineDeps = 0;
-                Volatile.Write(ref node.EngineRun, 0);
+                for (int i = 0; i < Count; i++)
+                {
+                    var node = Nodes[i].Node;
+                    node.EngineGrads = null;
+                    Volatile.Write(ref node.EngineRun, 0);
+                }
             }
-            Claimed.Clear();
             OnNodes = false;
         }
 
         public void Clear()
         {
             Unclaim();
+            Array.Clear(Nodes, 0, Count);
+            Count = 0;
             Stored.Clear();
             Shared.Clear();
-            Dependencies.Clear();
+            Visited.Clear();
             Stack.Clear();
-            Ready.Clear();
-            Order.Clear();
             Buffers.Clear();
         }
     }
@@ -89,13 +117,16 @@ internal static class Engine
         public int GetHashCode(Tensor t) => t.HashId;
     }
 
-    // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
-    private static Scratch? _idle
-    {
-        get => ThreadState.Current.IdleEngineScratch;
-        set => ThreadState.Current.IdleEngineScratch = value;
-    }
     private static int _nextRunId;
+
+    /// <summary><see cref="Tensor.Backward"/> without inputs: one root, gradients accumulated into the leaves.</summary>
+    public static void Backward(Tensor root, Tensor rootGrad, bool retainGraph, bool createGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("element 0 of tensors does not require grad and does not have a grad_fn");
+        var edge = root.GradientEdge();
+        Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, null, accumulate: true);
+    }
 
     /// <param name="roots">The tensors to differentiate.</param>
     /// <param name="rootGrads">Their incoming gradients (same shapes).</param>
@@ -127,26 +158,34 @@ internal static class Engine
                 list.Add((edge.InputNr, i));
             }
         }
+        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+    }
 
-        var scratch = _idle ?? new Scratch();
-        _idle = null;
+    private static Tensor?[]? Run(ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph,
+                                  Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
+    {
+        var state = ThreadState.Current;
+        // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
+        var scratch = state.IdleEngineScratch ?? new Scratch();
+        state.IdleEngineScratch = null;
         try
         {
-            return Execute(scratch, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+            return Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
         }
         finally
         {
-            bool huge = scratch.Order.Count > 65536; // do not keep a giant graph's capacity around
+            bool huge = scratch.Count > 65536; // do not keep a giant graph's capacity around
             scratch.Clear();
-            if (!huge) _idle = scratch;
+            if (!huge) state.IdleEngineScratch = scratch;
         }
     }
 
-    private static Tensor?[]? Execute(Scratch scratch, GradientEdge[] rootEdges, Tensor[] rootGrads, bool retainGraph, bool createGraph,
-                                      Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
+    private static Tensor?[]? Execute(Scratch scratch, ThreadState state, ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads,
+                                      bool retainGraph, bool createGraph, Tensor[]? inputs,
+                                      Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
     {
-        var order = TopologicalOrder(scratch, rootEdges);
-        HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(order, captures);
+        Order(scratch, rootEdges);
+        HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(scratch, captures);
 
         for (int i = 0; i < rootEdges.Length; i++)
         {
@@ -155,39 +194,45 @@ internal static class Engine
         }
 
         var results = accumulate ? null : new Tensor?[inputs!.Length];
-        using var mode = createGraph ? GradMode.EnableGrad() : GradMode.NoGrad();
-        foreach (var node in order)
+        using var mode = createGraph ? GradMode.EnableGrad(state) : GradMode.NoGrad(state);
+        for (int n = 0; n < scratch.Count; n++)
         {
+            var node = scratch.Nodes[n].Node;
             if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
-            if (node.HasHooks) foreach (var g in grads) if (g is not null) scratch.Shared.Add(g);
+            bool hooked = node.HasHooks;
+            if (hooked) foreach (var g in grads) if (g is not null) scratch.Shared.Add(g);
             grads = node.RunTensorHooks(grads);
 
             if (captures is not null && captures.TryGetValue(node, out var wanted))
             {
                 foreach (var (inputNr, index) in wanted)
                 {
-                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g)); }
+                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state); }
                     else results![index] = grads[inputNr];
                 }
             }
             else if (node is AccumulateGrad leaf && accumulate && captures is null)
             {
-                if (grads[0] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g));
+                if (grads[0] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state);
             }
 
-            if (node is AccumulateGrad) continue;
-            if (needed is not null && !needed.Contains(node)) continue;
+            if (node is AccumulateGrad || (needed is not null && !needed.Contains(node)))
+            {
+                if (!hooked) scratch.Recycle(grads);
+                continue;
+            }
 
             var inputGrads = node.Run(grads);
             if (node.HasHooks) foreach (var g in inputGrads) if (g is not null) scratch.Shared.Add(g);
             if (AnomalyMode.IsEnabled) AnomalyMode.Check(node, inputGrads);
-            if (!retainGraph) node.ReleaseSavedTensors();
+            if (!retainGraph) node.ReleaseSavedTensors(state);
             var next = node.Next;
             for (int i = 0; i < next.Length; i++)
             {
                 if (next[i].Node is null || i >= inputGrads.Length || inputGrads[i] is null) continue;
                 AddGrad(scratch, next[i], inputGrads[i]!);
             }
+            if (!hooked && !ReferenceEquals(inputGrads, grads)) scratch.Recycle(grads);
         }
         return results;
     }
@@ -204,29 +249,35 @@ internal static class Engine
         slots[edge.InputNr] = grad;
     }
 
-    /// <summary>Kahn's algorithm over the graph reachable from the roots, latest-created node first among the ready ones.</summary>
-    private static List<BackwardNode> TopologicalOrder(Scratch scratch, GradientEdge[] rootEdges)
+    /// <summary>
+    /// Fills <c>scratch.Nodes</c> with the nodes reachable from the roots in run order: by creation number, latest
+    /// first, as PyTorch's ready queue runs them. That order is topological when every edge goes to an older node (a
+    /// node is created after the nodes of its inputs), which the walk checks; otherwise Kahn's algorithm orders them.
+    /// </summary>
+    private static void Order(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
-        if (ClaimedOrder(scratch, rootEdges) is { } order) return order;
-        return DictionaryOrder(scratch, rootEdges);
+        bool olderEdges = Claim(scratch, rootEdges) ?? Visit(scratch, rootEdges);
+        if (olderEdges) SortLatestFirst(scratch.Nodes, scratch.Count);
+        else KahnOrder(scratch);
     }
 
     /// <summary>
-    /// The order with the counts kept on the nodes, each claimed for this pass with one compare-exchange; null (all
-    /// claims given back) when some node belongs to another pass running now (another thread's, or an outer pass on
-    /// this thread that a hook started this one from).
+    /// Collects the reachable nodes claiming each for this pass with one compare-exchange, so that the gradient slots
+    /// can live on the nodes; null (all claims given back) when some node belongs to another pass running now (another
+    /// thread's, or an outer pass on this thread that a hook started this one from). Otherwise whether every edge goes to an older node.
     /// </summary>
-    private static List<BackwardNode>? ClaimedOrder(Scratch scratch, GradientEdge[] rootEdges)
+    private static bool? Claim(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
         int run = Interlocked.Increment(ref _nextRunId);
         if (run == 0) run = Interlocked.Increment(ref _nextRunId);
         scratch.RunId = run;
-        var claimed = scratch.Claimed;
+        scratch.OnNodes = true; // Unclaim gives back what was claimed so far
         var stack = scratch.Stack;
+        bool olderEdges = true;
         foreach (var edge in rootEdges)
         {
             if (edge.Node is not { } root || root.EngineRun == run) continue;
-            if (!Claim(root, run, claimed)) return GiveUp(scratch);
+            if (!TryClaim(scratch, root, run)) return GiveUp(scratch);
             stack.Push(root);
         }
         while (stack.Count > 0)
@@ -235,54 +286,41 @@ internal static class Engine
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
-                if (next.EngineRun == run) { next.EngineDeps++; continue; }
-                if (!Claim(next, run, claimed)) return GiveUp(scratch);
-                next.EngineDeps = 1;
+                olderEdges &= next.SequenceNr < node.SequenceNr;
+                if (next.EngineRun == run) continue;
+                if (!TryClaim(scratch, next, run)) return GiveUp(scratch);
                 stack.Push(next);
             }
         }
-        scratch.OnNodes = true;
-
-        var order = scratch.Order;
-        var ready = scratch.Ready;
-        foreach (var node in claimed)
-            if (node.EngineDeps == 0) ready.Enqueue(node);
-        while (ready.TryDequeue(out var node))
-        {
-            order.Add(node);
-            foreach (var edge in node.Next)
-            {
-                if (edge.Node is not { } next) continue;
-                if (--next.EngineDeps == 0) ready.Enqueue(next);
-            }
-        }
-        return order;
+        return olderEdges;
     }
 
-    private static bool Claim(BackwardNode node, int run, List<BackwardNode> claimed)
+    private static bool TryClaim(Scratch scratch, BackwardNode node, int run)
     {
         if (Interlocked.CompareExchange(ref node.EngineRun, run, 0) != 0) return false;
-        node.EngineDeps = 0;
         node.EngineGrads = null;
-        claimed.Add(node);
+        scratch.Add(node);
         return true;
     }
 
-    private static List<BackwardNode>? GiveUp(Scratch scratch)
+    private static bool? GiveUp(Scratch scratch)
     {
         scratch.Stack.Clear();
         scratch.Unclaim();
+        Array.Clear(scratch.Nodes, 0, scratch.Count);
+        scratch.Count = 0;
         return null;
     }
 
-    /// <summary>The same order with the counts in a dictionary (for graphs another pass is using).</summary>
-    private static List<BackwardNode> DictionaryOrder(Scratch scratch, GradientEdge[] rootEdges)
+    /// <summary>The same walk with a visited set (the gradient slots then live in <c>scratch.Buffers</c>).</summary>
+    private static bool Visit(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
-        var dependencies = scratch.Dependencies;
+        var visited = scratch.Visited;
         var stack = scratch.Stack;
+        bool olderEdges = true;
         foreach (var edge in rootEdges)
         {
-            if (edge.Node is { } root && dependencies.TryAdd(root, 0)) stack.Push(root);
+            if (edge.Node is { } root && visited.Add(root)) { scratch.Add(root); stack.Push(root); }
         }
         while (stack.Count > 0)
         {
@@ -290,37 +328,61 @@ internal static class Engine
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
-                if (dependencies.TryGetValue(next, out int count)) dependencies[next] = count + 1;
-                else { dependencies[next] = 1; stack.Push(next); }
+                olderEdges &= next.SequenceNr < node.SequenceNr;
+                if (visited.Add(next)) { scratch.Add(next); stack.Push(next); }
             }
         }
+        return olderEdges;
+    }
 
-        var order = scratch.Order;
-        var ready = scratch.Ready;
-        foreach (var (node, count) in dependencies)
-            if (count == 0) ready.Enqueue(node);
-        while (ready.TryDequeue(out var node))
+    /// <summary>Sorts by creation number, latest first (insertion sort: the walk leaves them nearly in that order).</summary>
+    private static void SortLatestFirst(NodeSlot[] nodes, int count)
+    {
+        if (count > 256)
         {
-            order.Add(node);
+            Array.Sort(nodes, 0, count, Comparer<NodeSlot>.Create((a, b) => b.Node.SequenceNr.CompareTo(a.Node.SequenceNr)));
+            return;
+        }
+        for (int i = 1; i < count; i++)
+        {
+            var item = nodes[i];
+            long seq = item.Node.SequenceNr;
+            int j = i - 1;
+            while (j >= 0 && nodes[j].Node.SequenceNr < seq) { nodes[j + 1] = nodes[j]; j--; }
+            nodes[j + 1] = item;
+        }
+    }
+
+    /// <summary>Kahn's algorithm, latest-created node first among the ready ones (for a graph with an edge to a newer node).</summary>
+    private static void KahnOrder(Scratch scratch)
+    {
+        var dependencies = new Dictionary<BackwardNode, int>(scratch.Count, NodeIdentity.Instance);
+        for (int i = 0; i < scratch.Count; i++) dependencies.TryAdd(scratch.Nodes[i].Node, 0);
+        for (int i = 0; i < scratch.Count; i++)
+            foreach (var edge in scratch.Nodes[i].Node.Next)
+                if (edge.Node is { } next) dependencies[next]++;
+        var ready = new PriorityQueue<BackwardNode, long>();
+        foreach (var (node, count) in dependencies)
+            if (count == 0) ready.Enqueue(node, -node.SequenceNr);
+        int n = 0;
+        while (ready.TryDequeue(out var node, out _))
+        {
+            scratch.Nodes[n++].Node = node;
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
-                if (--CollectionsMarshalRef(dependencies, next) == 0) ready.Enqueue(next);
+                if (--System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(dependencies, next) == 0) ready.Enqueue(next, -next.SequenceNr);
             }
         }
-        return order;
     }
 
-    private static ref int CollectionsMarshalRef(Dictionary<BackwardNode, int> map, BackwardNode key)
-        => ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(map, key);
-
     /// <summary>The nodes that must run for a gradient to reach one of the captured nodes.</summary>
-    private static HashSet<BackwardNode> NodesLeadingTo(List<BackwardNode> order, Dictionary<BackwardNode, List<(int, int)>> captures)
+    private static HashSet<BackwardNode> NodesLeadingTo(Scratch scratch, Dictionary<BackwardNode, List<(int, int)>> captures)
     {
         var leads = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
-        for (int i = order.Count - 1; i >= 0; i--)
+        for (int i = scratch.Count - 1; i >= 0; i--)
         {
-            var node = order[i];
+            var node = scratch.Nodes[i].Node;
             foreach (var edge in node.Next)
             {
                 if (edge.Node is { } next && (captures.ContainsKey(next) || leads.Contains(next)))
@@ -331,45 +393,5 @@ internal static class Engine
             }
         }
         return leads;
-    }
-}
-
-/// <summary>
-/// The nodes ready to run, latest-created first. Usually one or two are ready at a time: a short list kept sorted by
-/// creation number serves that without a heap; past 32 entries (wide graphs) it moves into a priority queue.
-/// </summary>
-internal sealed class ReadyQueue
-{
-    private const int ListLimit = 32;
-    private readonly List<BackwardNode> _sorted = []; // ascending SequenceNr: the next to run is last
-    private readonly PriorityQueue<BackwardNode, long> _heap = new();
-    private bool _inHeap;
-
-    public void Enqueue(BackwardNode node)
-    {
-        if (_inHeap) { _heap.Enqueue(node, -node.SequenceNr); return; }
-        int i = _sorted.Count;
-        while (i > 0 && _sorted[i - 1].SequenceNr > node.SequenceNr) i--;
-        _sorted.Insert(i, node);
-        if (_sorted.Count <= ListLimit) return;
-        foreach (var n in _sorted) _heap.Enqueue(n, -n.SequenceNr);
-        _sorted.Clear();
-        _inHeap = true;
-    }
-
-    public bool TryDequeue([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BackwardNode? node)
-    {
-        if (_inHeap) return _heap.TryDequeue(out node, out _);
-        if (_sorted.Count == 0) { node = null; return false; }
-        node = _sorted[^1];
-        _sorted.RemoveAt(_sorted.Count - 1);
-        return true;
-    }
-
-    public void Clear()
-    {
-        _sorted.Clear();
-        _heap.Clear();
-        _inHeap = false;
     }
 }

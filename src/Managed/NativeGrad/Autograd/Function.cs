@@ -47,9 +47,9 @@ public sealed class FunctionContext
         _pending = null;
     }
 
-    internal void Release()
+    internal void Release(ThreadState state)
     {
-        for (int i = 0; i < _saved.Length; i++) _saved[i].Release();
+        for (int i = 0; i < _saved.Length; i++) _saved[i].Release(state);
     }
 }
 
@@ -147,5 +147,5 @@ internal sealed class CustomFunctionNode : BackwardNode
         return result;
     }
 
-    internal override void ReleaseSavedTensors() => _context.Release();
+    internal override void ReleaseSavedTensors(ThreadState state) => _context.Release(state);
 }

@@ -65,9 +65,9 @@ internal sealed class FunctionNode : BackwardNode
         return grads;
     }
 
-    internal override void ReleaseSavedTensors()
+    internal override void ReleaseSavedTensors(ThreadState state)
     {
-        for (int i = 0; i < SavedTensors.Length; i++) SavedTensors[i].Release();
+        for (int i = 0; i < SavedTensors.Length; i++) SavedTensors[i].Release(state);
     }
 
     internal override IEnumerable<string> DescribeSavedTensors() => SavedTensors.Select(s => s.Describe());

@@ -13,9 +13,10 @@ public static class GradMode
 
     private static int Flags => Volatile.Read(ref _threadsNotDefault) == 0 ? 0 : ThreadState.Current.GradFlags;
 
-    private static void SetFlags(int flags)
+    private static void SetFlags(int flags) => SetFlags(ThreadState.Current, flags);
+
+    private static void SetFlags(ThreadState state, int flags)
     {
-        var state = ThreadState.Current;
         int old = state.GradFlags;
         if (old == flags) return;
         state.GradFlags = flags;
@@ -28,6 +29,9 @@ public static class GradMode
     /// <summary>True when ops on this thread record the backward graph.</summary>
     public static bool IsEnabled => (Flags & ThreadState.GradDisabled) == 0;
 
+    /// <summary><see cref="IsEnabled"/> with this thread's state at hand.</summary>
+    internal static bool IsEnabledOn(ThreadState state) => (state.GradFlags & ThreadState.GradDisabled) == 0;
+
     /// <summary>True inside an <see cref="InferenceMode"/> scope on this thread.</summary>
     public static bool IsInference => (Flags & ThreadState.InferenceMode) != 0;
 
@@ -35,26 +39,37 @@ public static class GradMode
     public static void SetEnabled(bool enabled) => SetFlags(Make(!enabled, IsInference));
 
     /// <summary>Disables gradient recording until the scope is disposed.</summary>
-    public static Scope NoGrad() => new(Make(disabled: true, IsInference));
+    public static Scope NoGrad() => NoGrad(ThreadState.Current);
+
+    /// <inheritdoc cref="NoGrad()"/>
+    internal static Scope NoGrad(ThreadState state) => new(state, ThreadState.GradDisabled | (state.GradFlags & ThreadState.InferenceMode));
 
     /// <summary>Enables gradient recording (also inside a NoGrad scope) until the scope is disposed.</summary>
-    public static Scope EnableGrad() => new(Make(disabled: false, IsInference));
+    public static Scope EnableGrad() => EnableGrad(ThreadState.Current);
+
+    /// <inheritdoc cref="EnableGrad()"/>
+    internal static Scope EnableGrad(ThreadState state) => new(state, state.GradFlags & ThreadState.InferenceMode);
 
     /// <summary>Like NoGrad, and marks tensors as inference tensors (PyTorch's <c>torch.inference_mode</c>).</summary>
-    public static Scope InferenceMode() => new(Make(disabled: true, inference: true));
+    public static Scope InferenceMode() => new(ThreadState.Current, Make(disabled: true, inference: true));
 
-    /// <summary>Restores the previous grad mode when disposed.</summary>
+    /// <summary>Restores the previous grad mode when disposed (one thread-state read for the pair: the scope keeps it).</summary>
     public readonly struct Scope : IDisposable
     {
+        private readonly ThreadState? _state;
         private readonly int _previous;
 
-        internal Scope(int flags)
+        internal Scope(ThreadState state, int flags)
         {
-            _previous = Flags;
-            SetFlags(flags);
+            _state = state;
+            _previous = state.GradFlags;
+            SetFlags(state, flags);
         }
 
         /// <summary>Restores the grad mode that was in force when the scope was created.</summary>
-        public void Dispose() => SetFlags(_previous);
+        public void Dispose()
+        {
+            if (_state is not null) SetFlags(_state, _previous);
+        }
     }
 }

@@ -66,10 +66,10 @@ internal struct SavedTensor
 
     public string Describe() => Volatile.Read(ref _original) is { } t ? Shapes.Format(t.Shape) : "freed";
 
-    public void Release() // on the array element: `saved[i].Release()`
+    public void Release(ThreadState state) // on the array element: `saved[i].Release(state)`
     {
         if (Interlocked.Exchange(ref _original, null) is null) return;
-        Interlocked.Exchange(ref _alias, null)?.Dispose();
-        _held.Release();
+        Interlocked.Exchange(ref _alias, null)?.Dispose(state);
+        _held.Release(state);
     }
 }

@@ -12,11 +12,13 @@ internal static unsafe class Kernels
 
     public static Tensor Contiguous(Tensor t) => t.IsContiguous ? t : ContiguousCopy(t);
 
-    public static Tensor ContiguousCopy(Tensor t)
+    public static Tensor ContiguousCopy(Tensor t) => ContiguousCopy(t, ThreadState.Current);
+
+    public static Tensor ContiguousCopy(Tensor t, ThreadState state)
     {
-        var result = Tensor.Empty(t.ShapeArray, t.DType);
+        var result = Tensor.Empty(t.ShapeArray, t.DType, state);
         if (result.NumElements > 0)
-            Backend.CopyStrided(t.DType, t.ShapeArray, t.DataPointer, t.StridesArray, result.DataPointer, result.StridesArray);
+            Backend.CopyStrided(t.DType, t.ShapeArray, t.DataPointerOn(state), t.StridesArray, result.DataPointerOn(state), result.StridesArray);
         return result;
     }
 
@@ -32,9 +34,10 @@ internal static unsafe class Kernels
 
     public static Tensor Full(long[] shape, DType dtype, double value)
     {
-        var result = Tensor.Empty(shape, dtype);
+        var state = ThreadState.Current;
+        var result = Tensor.Empty(shape, dtype, state);
         long n = result.NumElements;
-        if (n > 0) Backend.Fill(dtype, n, result.DataPointer, value);
+        if (n > 0) Backend.Fill(dtype, n, result.DataPointerOn(state), value);
         return result;
     }
 
@@ -45,10 +48,15 @@ internal static unsafe class Kernels
     }
 
     /// <summary>t *= s for a contiguous tensor this code owns (a fresh result nobody else has seen).</summary>
-    public static void ScaleInPlace(Tensor t, double s)
+    public static void ScaleInPlace(Tensor t, double s) => ScaleInPlace(t, s, ThreadState.Current);
+
+    /// <inheritdoc cref="ScaleInPlace(Tensor, double)"/>
+    public static void ScaleInPlace(Tensor t, double s, ThreadState state)
     {
         long n = t.NumElements;
-        if (n > 0 && s != 1.0) Backend.Unary(t.DType, UnaryOp.Affine, n, t.DataPointer, t.DataPointer, s, 0.0);
+        if (n == 0 || s == 1.0) return;
+        var p = t.DataPointerOn(state);
+        Backend.Unary(t.DType, UnaryOp.Affine, n, p, p, s, 0.0);
     }
 
     public static Tensor Unary(Tensor x, UnaryOp op, double alpha = 0, double beta = 0)
@@ -166,7 +174,7 @@ internal static unsafe class Kernels
         Backend.Binary(a.DType, op, flat, a.DataPointerOn(state), unit, b.DataPointerOn(state), unit, values);
         var result = Tensor.EmptyScalar(a.DType, state);
         Backend.Reduce(a.DType, ReduceOp.Sum, 1, n, 1, values, result.DataPointerOn(state));
-        if (mean) ScaleInPlace(result, 1.0 / n);
+        if (mean) ScaleInPlace(result, 1.0 / n, state);
         return result;
     }
 
@@ -274,7 +282,8 @@ internal static unsafe class Kernels
     public static Tensor Gemm2D(Tensor a, long m, long k, long sa0, long sa1, Tensor b, long n, long sb0, long sb1, long[] shape)
     {
         if (k == 0) return Full(shape, a.DType, 0);
-        var result = Tensor.Empty(shape, a.DType); // beta = 0: the kernel writes every element without reading
+        var state = ThreadState.Current;
+        var result = Tensor.Empty(shape, a.DType, state); // beta = 0: the kernel writes every element without reading
         if (m == 0 || n == 0) return result;
         if (!Layout(m, k, sa0, sa1, out bool transA, out long lda) || !Layout(k, n, sb0, sb1, out bool transB, out long ldb))
         {
@@ -285,7 +294,6 @@ internal static unsafe class Kernels
             using var c3 = Bmm(a3, b3, 1);
             return ContiguousCopy(Views.View(c3, shape, Shapes.ContiguousStrides(shape), 0));
         }
-        var state = ThreadState.Current;
         Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, a.DataPointerOn(state), lda, 0, b.DataPointerOn(state), ldb, 0, 0.0, result.DataPointerOn(state), n, m * n, 1);
         return result;
     }

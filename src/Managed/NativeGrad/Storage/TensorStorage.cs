@@ -81,6 +81,9 @@ internal sealed unsafe class TensorStorage
         }
     }
 
+    /// <summary>The byte at <paramref name="offset"/> from the start, as a managed reference (for a read in managed code; no pointer escapes).</summary>
+    public ref byte ByteAt(long offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_array), (nint)(_offset + offset));
+
     /// <summary><see cref="Pointer"/> with this thread's state already at hand.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void* PointerOn(ThreadState state)
