@@ -26,9 +26,9 @@ public sealed partial class Tensor : IDisposable
     internal readonly long[] StridesArray;
     internal readonly long Offset;
     private readonly int _storageGeneration; // the storage's rental this tensor holds a reference to
-    private static int _nextHashId;
-    /// <summary>A cheap hash for identity sets (the autograd engine's); not unique across threads, which a hash need not be.</summary>
-    internal readonly int HashId = _nextHashId++;
+    /// <summary>The backward pass that holds this tensor as a gradient now (0: none), and whether that pass gave it to two places (see Engine).</summary>
+    internal int EngineRun;
+    internal bool EngineShared;
     private int _disposed; // 1 once disposed; set with Interlocked so concurrent Disposes release the storage once
 
     // Autograd state.

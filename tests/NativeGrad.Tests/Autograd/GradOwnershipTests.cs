@@ -41,6 +41,32 @@ public class GradOwnershipTests
     }
 
     [Fact]
+    public void PassesOnTwoThreadsSharingTheCallersGradientNeverTakeItOver()
+    {
+        // The engine marks the gradients a pass holds on the tensors; a caller's gradient used by two concurrent passes
+        // (each through an add, which hands it on unchanged) must be copied by both, whichever pass marks it first.
+        var g = Tensor.FromArray([3.0, 4.0]);
+        int taken = 0, wrong = 0;
+        var threads = Enumerable.Range(0, 2).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < 2000; i++)
+            {
+                var x = Tensor.Ones([2], DType.Float64, requiresGrad: true);
+                (x + 0.0).Backward(g);
+                if (ReferenceEquals(x.Grad, g)) Interlocked.Increment(ref taken);
+                if (!x.Grad!.ToArray<double>().SequenceEqual([3.0, 4.0])) Interlocked.Increment(ref wrong);
+                x.Dispose();
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Equal(0, taken);
+        Assert.Equal(0, wrong);
+        Assert.False(g.IsDisposed);
+        Assert.Equal(new[] { 3.0, 4.0 }, g.ToArray<double>());
+    }
+
+    [Fact]
     public void ZeroGradAndDisposeFreeTheGradient()
     {
         var w = Tensor.Ones([4], DType.Float32, requiresGrad: true);

@@ -15,6 +15,12 @@ internal static class Engine
         public BackwardNode Node;
     }
 
+    /// <summary>A tensor in an array of structs (no covariance check per store).</summary>
+    internal struct TensorSlot
+    {
+        public Tensor Tensor;
+    }
+
     /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
     internal sealed class Scratch
     {
@@ -25,9 +31,41 @@ internal static class Engine
         public readonly HashSet<BackwardNode> Visited = new(NodeIdentity.Instance);
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
-        /// <summary>Gradients stored in some slot during this pass, and those others may hold too (roots, duplicates, hooked).</summary>
-        public readonly HashSet<Tensor> Stored = new(TensorIdentity.Instance);
-        public readonly HashSet<Tensor> Shared = new(TensorIdentity.Instance);
+        /// <summary>
+        /// Which gradients this pass alone holds, so a leaf can adopt one as its .Grad without a copy. A gradient is
+        /// claimed (its EngineRun set to this pass's id with a compare-exchange) when first stored in a slot, and marked
+        /// shared when stored again, given by the caller (a root gradient) or seen by a hook. One claimed elsewhere
+        /// (another thread's pass, or an outer pass that a hook started this one from) is never exclusive here, also after
+        /// that pass gave it back (<see cref="Foreign"/>).
+        /// </summary>
+        public TensorSlot[] Claimed = new TensorSlot[16];
+        public int ClaimedCount;
+        public readonly HashSet<Tensor> Foreign = new(ReferenceEqualityComparer.Instance);
+
+        public bool IsExclusive(Tensor t) => t.EngineRun == RunId && !t.EngineShared;
+
+        /// <summary>Records that a slot now holds <paramref name="t"/> (<paramref name="shared"/>: and someone outside may too).</summary>
+        public void Hold(Tensor t, bool shared)
+        {
+            if (t.EngineRun == RunId) { t.EngineShared = true; return; } // held twice
+            if (Interlocked.CompareExchange(ref t.EngineRun, RunId, 0) != 0) { Foreign.Add(t); return; }
+            t.EngineShared = shared || (Foreign.Count > 0 && Foreign.Contains(t));
+            if (ClaimedCount == Claimed.Length) Array.Resize(ref Claimed, ClaimedCount * 2);
+            Claimed[ClaimedCount++].Tensor = t;
+        }
+
+        private void ReleaseTensors()
+        {
+            for (int i = 0; i < ClaimedCount; i++)
+            {
+                var t = Claimed[i].Tensor;
+                t.EngineShared = false;
+                Volatile.Write(ref t.EngineRun, 0);
+            }
+            Array.Clear(Claimed, 0, ClaimedCount);
+            ClaimedCount = 0;
+            Foreign.Clear();
+        }
 
         /// <summary>One-element slot arrays given back by nodes that ran (no hook saw them), for the next nodes.</summary>
         public readonly Stack<Tensor?[]> SpareSlots = new();
@@ -41,8 +79,6 @@ internal static class Engine
             if (Count == Nodes.Length) Array.Resize(ref Nodes, Count * 2);
             Nodes[Count++].Node = node;
         }
-
-        public bool IsExclusive(Tensor t) => !Shared.Contains(t);
 
         /// <summary>Takes the gradients that flowed into <paramref name="node"/> (null: none).</summary>
         public Tensor?[]? TakeGrads(BackwardNode node)
@@ -93,8 +129,7 @@ internal static class Engine
             Unclaim();
             Array.Clear(Nodes, 0, Count);
             Count = 0;
-            Stored.Clear();
-            Shared.Clear();
+            ReleaseTensors();
             Visited.Clear();
             Stack.Clear();
             Buffers.Clear();
@@ -107,14 +142,6 @@ internal static class Engine
         public static readonly NodeIdentity Instance = new();
         public bool Equals(BackwardNode? x, BackwardNode? y) => ReferenceEquals(x, y);
         public int GetHashCode(BackwardNode node) => (int)node.SequenceNr;
-    }
-
-    /// <summary>Reference identity hashed by <see cref="Tensor.HashId"/>.</summary>
-    private sealed class TensorIdentity : IEqualityComparer<Tensor>
-    {
-        public static readonly TensorIdentity Instance = new();
-        public bool Equals(Tensor? x, Tensor? y) => ReferenceEquals(x, y);
-        public int GetHashCode(Tensor t) => t.HashId;
     }
 
     private static int _nextRunId;
@@ -189,7 +216,7 @@ internal static class Engine
 
         for (int i = 0; i < rootEdges.Length; i++)
         {
-            scratch.Shared.Add(rootGrads[i]); // the caller's tensor
+            scratch.Hold(rootGrads[i], shared: true); // the caller's tensor
             AddGrad(scratch, rootEdges[i], rootGrads[i]);
         }
 
@@ -200,7 +227,7 @@ internal static class Engine
             var node = scratch.Nodes[n].Node;
             if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
             bool hooked = node.HasHooks;
-            if (hooked) foreach (var g in grads) if (g is not null) scratch.Shared.Add(g);
+            if (hooked) foreach (var g in grads) if (g is not null) scratch.Hold(g, shared: true);
             grads = node.RunTensorHooks(grads);
 
             if (captures is not null && captures.TryGetValue(node, out var wanted))
@@ -223,7 +250,7 @@ internal static class Engine
             }
 
             var inputGrads = node.Run(grads);
-            if (node.HasHooks) foreach (var g in inputGrads) if (g is not null) scratch.Shared.Add(g);
+            if (node.HasHooks) foreach (var g in inputGrads) if (g is not null) scratch.Hold(g, shared: true);
             if (AnomalyMode.IsEnabled) AnomalyMode.Check(node, inputGrads);
             if (!retainGraph) node.ReleaseSavedTensors(state);
             var next = node.Next;
@@ -242,10 +269,12 @@ internal static class Engine
         var slots = scratch.SlotsOf(edge.Node!);
         if (slots[edge.InputNr] is { } existing)
         {
-            slots[edge.InputNr] = existing + grad; // a fresh sum, held by this slot only
+            var sum = existing + grad; // a fresh sum, held by this slot only
+            scratch.Hold(sum, shared: false);
+            slots[edge.InputNr] = sum;
             return;
         }
-        if (!scratch.Stored.Add(grad)) scratch.Shared.Add(grad); // one tensor given to two slots (e.g. add's backward)
+        scratch.Hold(grad, shared: false); // a second slot for the same tensor (e.g. add's backward) marks it shared
         slots[edge.InputNr] = grad;
     }
 
