@@ -30,6 +30,7 @@ public static class Runtime
     });
 
     private static BackendKind _default = ChooseDefault();
+    private static IBackend? _defaultBackend; // _default resolved (null until first use), read once per kernel call
 
     [ThreadStatic] private static IBackend? _threadOverride;
     private static volatile bool _overridden; // set once any thread used UseBackend: until then no thread-static read per op
@@ -54,7 +55,12 @@ public static class Runtime
     public static BackendKind Backend
     {
         get => (_overridden ? _threadOverride : null) is not { } over ? _default : (over.Name == "native" ? BackendKind.Native : BackendKind.Managed);
-        set => _default = Resolve(value) is NativeBackend ? BackendKind.Native : BackendKind.Managed;
+        set
+        {
+            var backend = Resolve(value);
+            _default = backend is NativeBackend ? BackendKind.Native : BackendKind.Managed;
+            _defaultBackend = backend;
+        }
     }
 
     /// <summary>The SIMD path of the current backend: "avx512", "avx2" or "scalar" for native; "managed-…" otherwise.</summary>
@@ -96,7 +102,7 @@ public static class Runtime
         public void Dispose() => _threadOverride = _previous;
     }
 
-    internal static IBackend Current => (_overridden ? _threadOverride : null) ?? Resolve(_default);
+    internal static IBackend Current => (_overridden ? _threadOverride : null) ?? _defaultBackend ?? (_defaultBackend = Resolve(_default));
 
     private static IBackend Resolve(BackendKind kind)
     {

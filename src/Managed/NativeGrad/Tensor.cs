@@ -295,7 +295,7 @@ public sealed partial class Tensor : IDisposable
     /// <inheritdoc cref="DetachedCopy()"/>
     internal Tensor DetachedCopy(ThreadState state)
     {
-        using (GradMode.NoGrad(state)) return Ops.Kernels.ContiguousCopy(this, state);
+        return Ops.Kernels.ContiguousCopy(this, state); // a kernel call: records nothing, whatever the grad mode
     }
 
     /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>

@@ -12,7 +12,13 @@ internal sealed class ThreadState
     [ThreadStatic] private static ThreadState? _current;
 
     /// <summary>This thread's state.</summary>
-    public static ThreadState Current => _current ?? (_current = new ThreadState());
+    public static ThreadState Current
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => _current ?? Create();
+    }
+
+    private static ThreadState Create() => _current = new ThreadState();
 
     /// <summary>Grad mode flags (see <see cref="Autograd.GradMode"/>): bit 0 grad disabled, bit 1 inference mode.</summary>
     public int GradFlags;

@@ -27,7 +27,9 @@ internal static class Engine
         /// <summary>The reachable nodes, in run order once sorted.</summary>
         public NodeSlot[] Nodes = new NodeSlot[16];
         public int Count;
-        public readonly Stack<BackwardNode> Stack = new();
+        /// <summary>The walk's to-do list.</summary>
+        public NodeSlot[] Stack = new NodeSlot[16];
+        public int StackCount;
         public readonly HashSet<BackwardNode> Visited = new(NodeIdentity.Instance);
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
@@ -73,6 +75,19 @@ internal static class Engine
         /// <summary>True when the nodes are claimed by this pass (their EngineRun is <see cref="RunId"/>); false when the slots live in <see cref="Buffers"/>.</summary>
         public bool OnNodes;
         public int RunId;
+
+        public void Push(BackwardNode node)
+        {
+            if (StackCount == Stack.Length) Array.Resize(ref Stack, StackCount * 2);
+            Stack[StackCount++].Node = node;
+        }
+
+        public BackwardNode Pop()
+        {
+            var node = Stack[--StackCount].Node;
+            Stack[StackCount].Node = null!;
+            return node;
+        }
 
         public void Add(BackwardNode node)
         {
@@ -131,7 +146,8 @@ internal static class Engine
             Count = 0;
             ReleaseTensors();
             Visited.Clear();
-            Stack.Clear();
+            Array.Clear(Stack, 0, StackCount);
+            StackCount = 0;
             Buffers.Clear();
         }
     }
@@ -301,24 +317,23 @@ internal static class Engine
         if (run == 0) run = Interlocked.Increment(ref _nextRunId);
         scratch.RunId = run;
         scratch.OnNodes = true; // Unclaim gives back what was claimed so far
-        var stack = scratch.Stack;
         bool olderEdges = true;
         foreach (var edge in rootEdges)
         {
             if (edge.Node is not { } root || root.EngineRun == run) continue;
             if (!TryClaim(scratch, root, run)) return GiveUp(scratch);
-            stack.Push(root);
+            scratch.Push(root);
         }
-        while (stack.Count > 0)
+        while (scratch.StackCount > 0)
         {
-            var node = stack.Pop();
+            var node = scratch.Pop();
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
                 olderEdges &= next.SequenceNr < node.SequenceNr;
                 if (next.EngineRun == run) continue;
                 if (!TryClaim(scratch, next, run)) return GiveUp(scratch);
-                stack.Push(next);
+                scratch.Push(next);
             }
         }
         return olderEdges;
@@ -334,7 +349,8 @@ internal static class Engine
 
     private static bool? GiveUp(Scratch scratch)
     {
-        scratch.Stack.Clear();
+        Array.Clear(scratch.Stack, 0, scratch.StackCount);
+        scratch.StackCount = 0;
         scratch.Unclaim();
         Array.Clear(scratch.Nodes, 0, scratch.Count);
         scratch.Count = 0;
@@ -345,20 +361,19 @@ internal static class Engine
     private static bool Visit(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
         var visited = scratch.Visited;
-        var stack = scratch.Stack;
         bool olderEdges = true;
         foreach (var edge in rootEdges)
         {
-            if (edge.Node is { } root && visited.Add(root)) { scratch.Add(root); stack.Push(root); }
+            if (edge.Node is { } root && visited.Add(root)) { scratch.Add(root); scratch.Push(root); }
         }
-        while (stack.Count > 0)
+        while (scratch.StackCount > 0)
         {
-            var node = stack.Pop();
+            var node = scratch.Pop();
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
                 olderEdges &= next.SequenceNr < node.SequenceNr;
-                if (visited.Add(next)) { scratch.Add(next); stack.Push(next); }
+                if (visited.Add(next)) { scratch.Add(next); scratch.Push(next); }
             }
         }
         return olderEdges;

@@ -16,6 +16,15 @@ public readonly struct BackwardContext
 
     /// <summary>Whether the forward input <paramref name="index"/> needs a gradient.</summary>
     public bool NeedsInputGrad(int index) => _node.Next[index].Node is not null;
+
+    /// <summary>The number the op recorded with its node (a scalar operand, an option): lets a formula be a static lambda, no closure per op.</summary>
+    internal double Scalar => _node.Scalar;
+
+    /// <summary>How many tensors the op saved.</summary>
+    internal int SavedCount => _node.SavedTensors.Length;
+
+    /// <summary>The shape of forward input <paramref name="index"/>.</summary>
+    internal long[] InputShape(int index) => _node.InputShape(index);
 }
 
 /// <summary>The backward formula of an op: gradients for each forward input from the output's gradient.</summary>
@@ -30,14 +39,18 @@ internal sealed class FunctionNode : BackwardNode
     private readonly BackwardFormula _formula;
     private readonly InputMeta[] _inputs;
     internal readonly SavedTensor[] SavedTensors;
+    internal readonly double Scalar;
 
-    public FunctionNode(string name, GradientEdge[] next, SavedTensor[] saved, InputMeta[] inputs, BackwardFormula formula)
+    public FunctionNode(string name, GradientEdge[] next, SavedTensor[] saved, InputMeta[] inputs, BackwardFormula formula, double scalar = 0)
         : base(name, next)
     {
         _formula = formula;
         SavedTensors = saved;
         _inputs = inputs;
+        Scalar = scalar;
     }
+
+    internal long[] InputShape(int index) => _inputs[index].Shape!;
 
     internal override Tensor?[] Apply(Tensor?[] gradOutputs)
     {

@@ -65,41 +65,46 @@ public static partial class Functional
         // fused kernel (SigmoidSub) scaled in place; weights, pos_weight and create_graph take the composite formulas.
         bool fused = weight is null && posWeight is null;
         Tensor result;
-        using (GradMode.NoGrad())
+        if (fused)
         {
-            if (fused)
-            {
-                var small = reduction == Reduction.None ? null
-                    : Ops.Kernels.ReduceOfBinarySmall(input, target, Backends.BinaryOp.BceWithLogits, reduction == Reduction.Mean);
-                if (small is not null) result = small;
-                else
-                {
-                    var perElement = Ops.Kernels.Binary(input, target, Backends.BinaryOp.BceWithLogits, "binary_cross_entropy_with_logits");
-                    result = Reduce(perElement, reduction);
-                    if (!ReferenceEquals(result, perElement)) perElement.Dispose();
-                }
-            }
+            // Kernel calls (and Reduce of a tensor that does not require grad) record nothing: no grad-mode scope needed.
+            var small = reduction == Reduction.None ? null
+                : Ops.Kernels.ReduceOfBinarySmall(input, target, Backends.BinaryOp.BceWithLogits, reduction == Reduction.Mean);
+            if (small is not null) result = small;
             else
             {
+                var perElement = Ops.Kernels.Binary(input, target, Backends.BinaryOp.BceWithLogits, "binary_cross_entropy_with_logits");
+                result = Reduce(perElement, reduction);
+                if (!ReferenceEquals(result, perElement)) perElement.Dispose();
+            }
+        }
+        else
+        {
+            using var noGrad = GradMode.NoGrad();
             var softplusNegX = (-input).Softplus(1.0, double.PositiveInfinity); // log(1 + e^-x), stable
             var loss = posWeight is null
                 ? (1.0 - target) * input + softplusNegX
                 : (1.0 - target) * input + (1.0 + (posWeight - 1.0) * target) * softplusNegX;
             if (weight is not null) loss = loss * weight;
             result = Reduce(loss, reduction);
-            }
         }
         bool record = GradMode.IsEnabled && (input.RequiresGrad || target.RequiresGrad || (weight?.RequiresGrad ?? false) || (posWeight?.RequiresGrad ?? false));
         if (!record) return result;
 
-        var shape = input.ShapeArray;
+        // The options travel in the node's scalar (reduction, and which optional tensors were given): a static formula, no closure per call.
+        double options = (int)reduction + (weight is null ? 0 : 4) + (posWeight is null ? 0 : 8);
         return Graph.Record("BinaryCrossEntropyWithLogitsBackward0", result, [input, target, weight, posWeight],
-            fused ? [input, target] : [input, target, weight ?? input, posWeight ?? input], (c, g) =>
+            fused ? [input, target] : [input, target, weight ?? input, posWeight ?? input], options, static (c, g) =>
             {
+                int options = (int)c.Scalar;
+                var reduction = (Reduction)(options & 3);
+                bool hasWeight = (options & 4) != 0, hasPosWeight = (options & 8) != 0;
+                bool fused = !hasWeight && !hasPosWeight;
+                var shape = c.InputShape(0);
                 var x = c.Saved(0);
                 var y = c.Saved(1);
-                var w = weight is null ? null : c.Saved(2);
-                var p = posWeight is null ? null : c.Saved(3);
+                var w = hasWeight ? c.Saved(2) : null;
+                var p = hasPosWeight ? c.Saved(3) : null;
                 Tensor? gx = null, gy = null, gw = null, gp = null;
                 bool fusedGx = c.NeedsInputGrad(0) && fused && !GradMode.IsEnabled;
                 if (fusedGx) gx = FusedBceWithLogitsGrad(x, y, g, reduction);

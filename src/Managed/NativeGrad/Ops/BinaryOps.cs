@@ -21,9 +21,7 @@ public sealed partial class Tensor
     {
         var result = alpha == 1.0 ? BinaryOp(other, Backends.BinaryOp.Add, "add") : ScaledBinary(other, alpha, Backends.BinaryOp.Add, "add");
         if (!Graph.IsRecording(this, other)) return result;
-        return alpha == 1.0
-            ? Graph.Record("AddBackward0", result, [this, other], [], static (c, g) => [g, g]) // no closure for the common case
-            : Graph.Record("AddBackward0", result, [this, other], [], (c, g) => [g, g * alpha]);
+        return Graph.Record("AddBackward0", result, [this, other], [], alpha, static (c, g) => [g, c.Scalar == 1.0 ? g : g * c.Scalar]);
     }
 
     /// <summary>this op (alpha * other), with the scaled temporary given back to the pool at once.</summary>
@@ -78,7 +76,7 @@ public sealed partial class Tensor
     {
         var result = alpha == 1.0 ? BinaryOp(other, Backends.BinaryOp.Sub, "sub") : ScaledBinary(other, alpha, Backends.BinaryOp.Sub, "sub");
         if (!Graph.IsRecording(this, other)) return result;
-        return Graph.Record("SubBackward0", result, [this, other], [], (c, g) => [g, g * -alpha]);
+        return Graph.Record("SubBackward0", result, [this, other], [], alpha, static (c, g) => [g, g * -c.Scalar]);
     }
 
     /// <summary>this - scalar.</summary>
@@ -114,7 +112,7 @@ public sealed partial class Tensor
         RequireFloat("mul");
         var result = Kernels.Unary(this, Backends.UnaryOp.Affine, scalar, 0.0);
         if (!Graph.IsRecording(this)) return result;
-        return Graph.Record("MulBackward0", result, [this], [], (c, g) => [g * scalar]);
+        return Graph.Record("MulBackward0", result, [this], [], scalar, static (c, g) => [g * c.Scalar]);
     }
 
     /// <summary>Element-wise quotient, broadcasting.</summary>
@@ -135,7 +133,7 @@ public sealed partial class Tensor
         RequireFloat("div");
         var result = Kernels.BinaryScalar(this, scalar, Backends.BinaryOp.Div);
         if (!Graph.IsRecording(this)) return result;
-        return Graph.Record("DivBackward0", result, [this], [], (c, g) => [g / scalar]);
+        return Graph.Record("DivBackward0", result, [this], [], scalar, static (c, g) => [g / c.Scalar]);
     }
 
     /// <summary>scalar / this.</summary>
@@ -144,10 +142,10 @@ public sealed partial class Tensor
         RequireFloat("div");
         var result = Kernels.BinaryScalar(this, scalar, Backends.BinaryOp.Div, scalarFirst: true);
         if (!Graph.IsRecording(this)) return result;
-        return Graph.Record("DivBackward0", result, [this], [this], (c, g) =>
+        return Graph.Record("DivBackward0", result, [this], [this], scalar, static (c, g) =>
         {
             var x = c.Saved(0);
-            return [-(g * scalar) / (x * x)];
+            return [-(g * c.Scalar) / (x * x)];
         });
     }
 

@@ -24,6 +24,14 @@ internal static class Graph
     /// collection expressions (on the stack); the node keeps three small arrays: edges, input shapes, saved tensors.
     /// </summary>
     public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, BackwardFormula backward)
+        => Record(name, result, inputs, saved, 0, backward);
+
+    /// <summary>
+    /// <see cref="Record(string, Tensor, ReadOnlySpan{Tensor?}, ReadOnlySpan{Tensor?}, BackwardFormula)"/> with a number
+    /// the formula reads back as <see cref="BackwardContext.Scalar"/>: a formula that needs only that can be a static
+    /// lambda (a lambda capturing an op's parameter allocates its closure on every call of the op, recording or not).
+    /// </summary>
+    public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, double scalar, BackwardFormula backward)
     {
         var edges = new GradientEdge[inputs.Length];
         var meta = new InputMeta[inputs.Length];
@@ -34,7 +42,7 @@ internal static class Graph
             meta[i] = new InputMeta(input.ShapeArray, input.DType);
         }
         var savedTensors = saved.Length == 0 ? [] : new SavedTensor[saved.Length];
-        var node = new FunctionNode(name, edges, savedTensors, meta, backward);
+        var node = new FunctionNode(name, edges, savedTensors, meta, backward, scalar);
         result.SetGradFn(node);
         for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name);
         return result;
