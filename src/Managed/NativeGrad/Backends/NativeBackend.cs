@@ -81,6 +81,12 @@ internal sealed unsafe class NativeBackend : IBackend
 
     public void CopyStrided(DType dtype, ReadOnlySpan<long> shape, void* src, ReadOnlySpan<long> srcStrides, void* dst, ReadOnlySpan<long> dstStrides)
     {
+        if (shape.Length <= 1 && (shape.Length == 0 || (srcStrides[0] == 1 && dstStrides[0] == 1 && shape[0] <= 64)))
+        {
+            long bytes = (shape.Length == 0 ? 1 : shape[0]) * dtype.ElementSize(); // a few contiguous elements: a memcpy, no call
+            Buffer.MemoryCopy(src, dst, bytes, bytes);
+            return;
+        }
         fixed (long* s = shape, ss = srcStrides, ds = dstStrides)
             Check(Elements(shape) <= SmallCall
                 ? NativeMethods.CopyStridedSmall(NativeDType(dtype), shape.Length, s, src, ss, dst, ds)
@@ -110,11 +116,36 @@ internal sealed unsafe class NativeBackend : IBackend
 
     public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
                      void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
-        => Check((double)m * n * Math.Max(k, 1) * batch <= SmallCall
+    {
+        if (batch == 1 && k > 0 && m * n * k <= TinyGemm && beta == 0 && dtype != DType.Int64)
+        {
+            // A few multiply-adds (a vector times a 5x3 weight): the call and its checks would cost more than the math.
+            // The native tiny loop, in the same order without FMA (-ffp-contract=off there): bitwise the same result.
+            long rsa = transA ? 1 : lda, csa = transA ? lda : 1, rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
+            if (dtype == DType.Float32) TinyGemmLoop((float*)a, rsa, csa, (float*)b, rsb, csb, (float*)c, ldc, m, n, k, (float)alpha);
+            else TinyGemmLoop((double*)a, rsa, csa, (double*)b, rsb, csb, (double*)c, ldc, m, n, k, alpha);
+            return;
+        }
+        Check((double)m * n * Math.Max(k, 1) * batch <= SmallCall
             ? NativeMethods.GemmSmall((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
                                       beta, c, ldc, strideC, batch)
             : NativeMethods.Gemm((int)dtype, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
                                  beta, c, ldc, strideC, batch), "ng_gemm");
+    }
+
+    private const long TinyGemm = 64;
+
+    private static void TinyGemmLoop<T>(T* a, long rsa, long csa, T* b, long rsb, long csb, T* c, long ldc, long m, long n, long k, T alpha)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++)
+            {
+                T acc = T.Zero;
+                for (long p = 0; p < k; p++) acc += a[i * rsa + p * csa] * b[p * rsb + j * csb];
+                c[i * ldc + j] = alpha * acc;
+            }
+    }
 
     public void IndexSelect(DType dtype, long outer, long dim, long inner, void* x, long* idx, long nidx, void* y)
         => Check(NativeMethods.IndexSelect(NativeDType(dtype), outer, dim, inner, x, idx, nidx, y), "ng_index_select");
