@@ -30,13 +30,14 @@ public static partial class Functional
         int d = Shapes.WrapDim(dim, input.Dim, "softmax");
         var result = SoftmaxKernel(input, d, log: false);
         if (!Graph.IsRecording(input)) return result;
-        return Graph.Record("SoftmaxBackward0", result, [input], [result], (c, g) =>
+        return Graph.Record("SoftmaxBackward0", result, [input], [result], d, static (c, g) =>
         {
             var y = c.Saved(0);
+            int d = (int)c.Scalar, rank = c.InputShape(0).Length;
             // First-order backward: one fused pass. Building a graph (create_graph) needs the differentiable formula.
-            if (!GradMode.IsEnabled && d == input.Dim - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: false)];
+            if (!GradMode.IsEnabled && d == rank - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: false)];
             var gy = g * y;
-            return [gy - y * (input.Dim == 0 ? gy : gy.Sum([d], keepDim: true))];
+            return [gy - y * (rank == 0 ? gy : gy.Sum([d], keepDim: true))];
         });
     }
 
@@ -48,11 +49,12 @@ public static partial class Functional
         int d = Shapes.WrapDim(dim, input.Dim, "log_softmax");
         var result = SoftmaxKernel(input, d, log: true);
         if (!Graph.IsRecording(input)) return result;
-        return Graph.Record("LogSoftmaxBackward0", result, [input], [result], (c, g) =>
+        return Graph.Record("LogSoftmaxBackward0", result, [input], [result], d, static (c, g) =>
         {
             var y = c.Saved(0);
-            if (!GradMode.IsEnabled && d == input.Dim - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: true)];
-            return [g - y.Exp() * (input.Dim == 0 ? g : g.Sum([d], keepDim: true))];
+            int d = (int)c.Scalar, rank = c.InputShape(0).Length;
+            if (!GradMode.IsEnabled && d == rank - 1 && g.DType == y.DType) return [Kernels.SoftmaxBackward(y, g, log: true)];
+            return [g - y.Exp() * (rank == 0 ? g : g.Sum([d], keepDim: true))];
         });
     }
 }

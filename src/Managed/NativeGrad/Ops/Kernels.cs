@@ -202,15 +202,15 @@ internal static unsafe class Kernels
     public static Tensor Reduce(Tensor x, ReduceOp op, int[] dims, bool keepDim)
     {
         int rank = x.Dim;
-        var isReduced = new bool[rank];
+        Span<bool> isReduced = rank <= 64 ? stackalloc bool[rank] : new bool[rank];
         foreach (int d in dims) isReduced[d] = true;
-        var outShape = new List<long>(rank);
-        for (int i = 0; i < rank; i++)
+        var outShape = new long[keepDim ? rank : rank - dims.Length];
+        for (int i = 0, o = 0; i < rank; i++)
         {
-            if (!isReduced[i]) outShape.Add(x.ShapeArray[i]);
-            else if (keepDim) outShape.Add(1);
+            if (!isReduced[i]) outShape[o++] = x.ShapeArray[i];
+            else if (keepDim) outShape[o++] = 1;
         }
-        var result = Tensor.Empty(outShape.ToArray(), x.DType);
+        var result = Tensor.Empty(outShape, x.DType);
 
         long outer = 1, n = 1, inner = 1;
         Tensor source;

@@ -17,14 +17,18 @@ public sealed partial class Tensor
             for (int i = 0; i < all.Length; i++) all[i] = i;
             return all;
         }
-        var wrapped = new SortedSet<int>();
-        foreach (long d in dims)
+        var wrapped = new int[dims.Length];
+        for (int i = 0; i < dims.Length; i++)
         {
-            if (!wrapped.Add(Shapes.WrapDim(d, Dim, op)))
-                throw new ArgumentException($"{op}: dim {d} appears multiple times in the list of dims");
+            int w = Shapes.WrapDim(dims[i], Dim, op);
+            // insertion into the sorted prefix (a handful of dims)
+            int j = i - 1;
+            while (j >= 0 && wrapped[j] > w) { wrapped[j + 1] = wrapped[j]; j--; }
+            if (j >= 0 && wrapped[j] == w) throw new ArgumentException($"{op}: dim {dims[i]} appears multiple times in the list of dims");
+            wrapped[j + 1] = w;
         }
         if (Dim == 0) return [];
-        return [.. wrapped];
+        return wrapped;
     }
 
     /// <summary>Re-inserts the reduced dims (as size 1) into a gradient of a reduction without keepdim.</summary>
@@ -48,8 +52,7 @@ public sealed partial class Tensor
         RequireFloat("sum");
         var result = Kernels.ReduceAll(this, ReduceOp.Sum);
         if (!Graph.IsRecording(this)) return result;
-        var shape = ShapeArray;
-        return Graph.Record("SumBackward0", result, [this], [], (c, g) => [g.Expand(shape)]);
+        return Graph.Record("SumBackward0", result, [this], [], static (c, g) => [g.Expand(c.InputShape(0))]);
     }
 
     /// <summary>The sum over <paramref name="dims"/> (negative dims count from the end).</summary>
@@ -59,8 +62,7 @@ public sealed partial class Tensor
         var reduced = ReductionDims(dims, "sum");
         var result = Kernels.Reduce(this, ReduceOp.Sum, reduced, keepDim);
         if (!Graph.IsRecording(this)) return result;
-        var shape = ShapeArray;
-        return Graph.Record("SumBackward1", result, [this], [], (c, g) => [UnsqueezeReduced(g, reduced, keepDim).Expand(shape)]);
+        return RecordSum("SumBackward1", result, reduced, keepDim, 1);
     }
 
     /// <summary>The sum over one dim.</summary>
@@ -74,8 +76,7 @@ public sealed partial class Tensor
         var result = Kernels.ReduceAll(this, ReduceOp.Sum);
         Kernels.ScaleInPlace(result, 1.0 / n); // the sum is ours alone: scaled where it is
         if (!Graph.IsRecording(this)) return result;
-        var shape = ShapeArray;
-        return Graph.Record("MeanBackward0", result, [this], [], (c, g) => [g.Expand(shape) / n]);
+        return Graph.Record("MeanBackward0", result, [this], [], n, static (c, g) => [g.Expand(c.InputShape(0)) / c.Scalar]);
     }
 
     /// <summary>The mean over <paramref name="dims"/>.</summary>
@@ -87,9 +88,16 @@ public sealed partial class Tensor
         var result = Kernels.Reduce(this, ReduceOp.Sum, reduced, keepDim);
         Kernels.ScaleInPlace(result, 1.0 / n);
         if (!Graph.IsRecording(this)) return result;
-        var shape = ShapeArray;
-        return Graph.Record("MeanBackward1", result, [this], [], (c, g) => [UnsqueezeReduced(g, reduced, keepDim).Expand(shape) / n]);
+        return RecordSum("MeanBackward1", result, reduced, keepDim, n);
     }
+
+    /// <summary>Records a sum (count 1) or mean over <paramref name="reduced"/>; a method of its own so that the op's no-grad path allocates no closure.</summary>
+    private Tensor RecordSum(string name, Tensor result, int[] reduced, bool keepDim, long count)
+        => Graph.Record(name, result, [this], [], count, (c, g) =>
+        {
+            var spread = UnsqueezeReduced(g, reduced, keepDim).Expand(c.InputShape(0));
+            return [c.Scalar == 1 ? spread : spread / c.Scalar];
+        });
 
     /// <summary>The mean over one dim.</summary>
     public Tensor Mean(long dim, bool keepDim = false) => Mean([dim], keepDim);

@@ -92,8 +92,7 @@ namespace NativeGrad
             var strides = ShapeOps.ViewStrides(this, newShape);
             Tensor result = strides is not null ? Views.View(this, newShape, strides, Offset) : Views.View(Kernels.ContiguousCopy(this), newShape, Shapes.ContiguousStrides(newShape), 0);
             if (!Graph.IsRecording(this)) return result;
-            var inputShape = ShapeArray;
-            return Graph.Record(strides is not null ? "ViewBackward0" : "UnsafeViewBackward0", result, [this], [], (c, g) => [g.Reshape(inputShape)]);
+            return Graph.Record(strides is not null ? "ViewBackward0" : "UnsafeViewBackward0", result, [this], [], static (c, g) => [g.Reshape(c.InputShape(0))]);
         }
 
         /// <summary>A view with a new shape; throws when the layout does not allow one (PyTorch's <c>view</c>).</summary>
@@ -130,7 +129,7 @@ namespace NativeGrad
             if (Dim > 0) (perm[a], perm[b]) = (perm[b], perm[a]);
             var result = Views.PermuteView(this, perm);
             if (!Graph.IsRecording(this)) return result;
-            return Graph.Record("TransposeBackward0", result, [this], [], (c, g) => [g.Transpose(dim0, dim1)]);
+            return Graph.Record("TransposeBackward0", result, [this], [], a * 65536 + b, static (c, g) => [g.Transpose((int)c.Scalar >> 16, (int)c.Scalar & 0xFFFF)]);
         }
 
         /// <summary>The transpose of a matrix (dims 0 and 1 of a 2-D tensor; a 0-D or 1-D tensor is returned as is).</summary>
@@ -162,13 +161,17 @@ namespace NativeGrad
         {
             ThrowIfDisposed();
             int d = Shapes.WrapDim(dim, Dim + 1, "unsqueeze");
-            var shape = new List<long>(ShapeArray);
-            var strides = new List<long>(StridesArray);
-            shape.Insert(d, 1);
-            strides.Insert(d, d < Dim ? StridesArray[d] * ShapeArray[d] : 1);
-            var result = Views.View(this, [.. shape], [.. strides], Offset);
+            var shape = new long[Dim + 1];
+            var strides = new long[Dim + 1];
+            for (int i = 0, j = 0; i <= Dim; i++)
+            {
+                if (i == d) { shape[i] = 1; strides[i] = d < Dim ? StridesArray[d] * ShapeArray[d] : 1; continue; }
+                shape[i] = ShapeArray[j];
+                strides[i] = StridesArray[j++];
+            }
+            var result = Views.View(this, shape, strides, Offset);
             if (!Graph.IsRecording(this)) return result;
-            return Graph.Record("UnsqueezeBackward0", result, [this], [], (c, g) => [g.Squeeze(d)]);
+            return Graph.Record("UnsqueezeBackward0", result, [this], [], d, static (c, g) => [g.Squeeze((long)c.Scalar)]);
         }
 
         /// <summary>Removes every dim of size 1 (a view).</summary>
@@ -196,8 +199,7 @@ namespace NativeGrad
             }
             var result = Views.View(this, [.. shape], [.. strides], Offset);
             if (!Graph.IsRecording(this)) return result;
-            var inputShape = ShapeArray;
-            return Graph.Record(name, result, [this], [], (c, g) => [g.Reshape(inputShape)]);
+            return Graph.Record(name, result, [this], [], static (c, g) => [g.Reshape(c.InputShape(0))]);
         }
 
         /// <summary>Broadcasts to <paramref name="sizes"/> without copying (-1 keeps a dim), PyTorch's <c>expand</c>.</summary>
@@ -232,8 +234,7 @@ namespace NativeGrad
             if (Shapes.SameShape(shape, ShapeArray) && !Graph.IsRecording(this)) return this;
             var result = Views.View(this, shape, strides, Offset);
             if (!Graph.IsRecording(this)) return result;
-            var inputShape = ShapeArray;
-            return Graph.Record("ExpandBackward0", result, [this], [], (c, g) => [g.SumToShape(inputShape)]);
+            return Graph.Record("ExpandBackward0", result, [this], [], static (c, g) => [g.SumToShape(c.InputShape(0))]);
         }
 
         /// <summary>Sums a broadcast gradient back to <paramref name="shape"/> (PyTorch's <c>sum_to_size</c>), differentiably.</summary>
