@@ -17,12 +17,13 @@ static double now(void) {
 
 typedef struct bench_case {
     const char *name;
-    int kind; /* 0 unary, 1 binary, 2 sum, 3 softmax, 4 logsoftmax, 5 sum rows, 6/7 softmax/log_softmax backward */
+    int kind; /* 0 unary, 1 binary, 2 sum, 3 softmax, 4 logsoftmax, 5 sum rows, 6/7 softmax/log_softmax backward,
+               * 8/9 softmax/log_softmax forward then backward (W7 fwd+bwd: y = f(x), dx from y and a separate g) */
     int op;
     int64_t n;
 } bench_case;
 
-static float *X, *Y, *Z;
+static float *X, *Y, *Z, *W;
 
 static void run(const bench_case *c) {
     static const int64_t one = 1;
@@ -36,6 +37,10 @@ static void run(const bench_case *c) {
     case 5: ng_reduce(NG_F32, NG_REDUCE_SUM, c->n / 1024, 1024, 1, X, Z); break;
     case 6: ng_softmax_backward(NG_F32, 0, c->n / 1024, 1024, X, Y, Z); break;
     case 7: ng_softmax_backward(NG_F32, 1, c->n / 1024, 1024, X, Y, Z); break;
+    case 8: case 9:
+        ng_softmax(NG_F32, c->kind == 9, c->n / 1024, 1024, X, Z);
+        ng_softmax_backward(NG_F32, c->kind == 9, c->n / 1024, 1024, Z, Y, W);
+        break;
     }
 }
 
@@ -48,10 +53,11 @@ int main(int argc, char **argv) {
     X = aligned_alloc(64, N * 4);
     Y = aligned_alloc(64, N * 4);
     Z = aligned_alloc(64, N * 4);
+    W = aligned_alloc(64, N * 4);
     for (int64_t i = 0; i < N; i++) {
         X[i] = (float)((i * 7919) % 2001) / 500.0f - 2.0f;
         Y[i] = (float)((i * 104729) % 1999) / 500.0f - 2.0f;
-        Z[i] = 0;
+        Z[i] = W[i] = 0;
     }
     const bench_case cases[] = {
         {"add 1M", 1, NG_BINARY_ADD, 1 << 20},   {"mul 1M", 1, NG_BINARY_MUL, 1 << 20},
@@ -61,11 +67,13 @@ int main(int argc, char **argv) {
         {"sum 16M", 2, 0, 1 << 24},              {"sum rows 4096x1024", 5, 0, 4096 * 1024},
         {"softmax 4096x1024", 3, 0, 4096 * 1024}, {"log_softmax 4096x1024", 4, 0, 4096 * 1024},
         {"softmax bwd 4096x1024", 6, 0, 4096 * 1024}, {"log_softmax bwd 4096x1024", 7, 0, 4096 * 1024},
+        {"softmax f+b 4096x1024", 8, 0, 4096 * 1024}, {"log_softmax f+b 4096x1024", 9, 0, 4096 * 1024},
     };
     printf("kernel path %s\n", ng_kernel_path());
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const bench_case *c = &cases[k];
-        const double bytes = (double)c->n * 4 * (c->kind == 1 || c->kind >= 6 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
+        const double bytes = (double)c->n * 4 *
+                             (c->kind >= 8 ? 5 : c->kind == 1 || c->kind >= 6 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
         for (int t = 1; t <= 2; t++) {
             ng_set_threads(t);
             run(c);
@@ -80,6 +88,6 @@ int main(int argc, char **argv) {
             printf("%-24s threads=%d: %9.1f us  %6.1f GB/s\n", c->name, t, best * 1e6, bytes / best * 1e-9);
         }
     }
-    free(X); free(Y); free(Z);
+    free(X); free(Y); free(Z); free(W);
     return 0;
 }
