@@ -14,9 +14,9 @@ namespace NativeGrad.Backends;
 /// in L2), into interleaved MR x k slivers. For each panel of the task, k is walked in blocks of KC so the KC x NR
 /// slice of the panel stays in L1 while every tile of the chunk streams past it, and a register-blocked micro-kernel
 /// (MR x 2 vector accumulators, fused multiply-add over the block) updates one MR x NR tile of C. Two kernels exist:
-/// 12 rows x 2 <see cref="Vector512{T}"/> (24 zmm accumulators) when Vector512 is hardware accelerated, else
-/// 6 rows x 2 <see cref="Vector{T}"/> (12 accumulators: fits the 16 ymm of AVX2 and the 32 registers of NEON).
-/// Edges (m, n not multiples of MR, NR) are zero-padded in the packed copies and only the valid part is stored.
+/// 12 rows x 2 <see cref="Vector512{T}"/> (24 zmm accumulators) when Vector512 is hardware accelerated and n is
+/// wider than two <see cref="Vector{T}"/>, else 6 rows x 2 <see cref="Vector{T}"/> (12 accumulators: fits the 16 ymm
+/// of AVX2 and the 32 registers of NEON). op(B) is packed in parallel when the product is split over threads. Edges (m, n not multiples of MR, NR) are zero-padded in the packed copies and only the valid part is stored.
 /// </para>
 /// <para>
 /// Determinism. Every element of C is the one fused multiply-add chain acc = fma(op(A)[i,p], op(B)[p,j], acc) over
@@ -30,7 +30,8 @@ namespace NativeGrad.Backends;
 /// <para>
 /// BLAS conventions (shared with the C core): beta == 0 never reads C (NaNs there do not propagate); k == 0 or
 /// alpha == 0 reads neither A nor B. Work is split over (row range, panel group) tasks, or over batches when the
-/// products are small; Runtime.Threads == 1 runs everything inline on the calling thread.
+/// products are small; Runtime.Threads == 1 runs everything inline on the calling thread and allocates nothing
+/// (buffers come from <see cref="ArrayPool{T}"/>; the closures live in the parallel paths only).
 /// </para>
 /// </summary>
 internal static unsafe class ManagedGemm
@@ -44,8 +45,8 @@ internal static unsafe class ManagedGemm
     private const int MaxChunkRows = 240;
     private const int Align = 64;
 
-    /// <summary>Whether the 12 x 2 Vector512 kernel runs (a JIT-time constant).</summary>
-    private static bool Wide => Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the 12 x 2 Vector512 kernel can run (a JIT-time constant).</summary>
+    private static bool WideAvailable => Vector512.IsHardwareAccelerated;
 
     public static void Run<T>(bool transA, bool transB, long m, long n, long k, T alpha, T* a, long lda, long strideA,
                               T* b, long ldb, long strideB, T beta, T* c, long ldc, long strideC, long batch)
@@ -67,67 +68,30 @@ internal static unsafe class ManagedGemm
         long work = m * n * k;
         int threads = ManagedParallel.Threads;
         bool parallel = threads > 1; // Runtime.Threads == 1: everything inline on the calling thread
-        long packedBLength = g.Panels * k * g.NR;
 
         if (parallel && batch > 1 && work < ParallelWork && work * batch >= ParallelWork)
         {
-            // Many small products: one batch per task.
-            T[]? shared = null;
-            if (strideB == 0)
-            {
-                shared = new T[packedBLength + Align / sizeof(T)];
-                fixed (T* pb = shared) g.PackB(b, AlignUp(pb), 0, g.Panels);
-            }
-            ManagedParallel.For(batch, threads, bi =>
-            {
-                T[] packed = shared ?? ArrayPool<T>.Shared.Rent(checked((int)(packedBLength + Align / sizeof(T))));
-                try
-                {
-                    fixed (T* raw = packed)
-                    {
-                        T* pb = AlignUp(raw);
-                        if (shared is null) g.PackB(b + bi * strideB, pb, 0, g.Panels);
-                        g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
-                    }
-                }
-                finally
-                {
-                    if (shared is null) ArrayPool<T>.Shared.Return(packed);
-                }
-            });
+            RunBatches(g, a, strideA, b, strideB, c, strideC, batch, threads);
             return;
         }
 
-        T[] packedB = ArrayPool<T>.Shared.Rent(checked((int)(packedBLength + Align / sizeof(T))));
+        T[] packedB = ArrayPool<T>.Shared.Rent(checked((int)(g.PackedBLength + Align / sizeof(T))));
         try
         {
             fixed (T* raw = packedB)
             {
-                T* pb = AlignUp(raw); // a plain local: lambdas may not capture fixed locals
+                T* pb = AlignUp(raw);
                 bool go = parallel && work >= ParallelWork;
                 for (long bi = 0; bi < batch; bi++)
                 {
-                    if (bi == 0 || strideB != 0) g.PackB(b + bi * strideB, pb, 0, g.Panels);
-                    T* ab = a + bi * strideA;
-                    T* cb = c + bi * strideC;
-                    if (!go)
+                    bool pack = bi == 0 || strideB != 0;
+                    if (go)
                     {
-                        g.ComputeBlock(ab, pb, cb, 0, g.Tiles, 0, g.Panels);
+                        RunSplit(g, a + bi * strideA, pack ? b + bi * strideB : null, pb, c + bi * strideC, threads);
                         continue;
                     }
-                    // Each C element is computed by exactly one task with the same chain: the split is free to
-                    // depend on the thread count. Row ranges: a multiple of the thread count, at least one chunk's
-                    // worth each, tiles spread evenly; panel groups too when there are few row ranges.
-                    long tiles = g.Tiles;
-                    long rowTasks = (tiles + g.ChunkTiles - 1) / g.ChunkTiles;
-                    if (rowTasks < 4L * threads) rowTasks = Math.Min(tiles, (rowTasks + threads - 1) / threads * threads);
-                    long groups = rowTasks >= 2L * threads ? 1 : Math.Min(g.Panels, (2L * threads + rowTasks - 1) / rowTasks);
-                    ManagedParallel.For(rowTasks * groups, threads, task =>
-                    {
-                        long rt = task / groups, gi = task % groups;
-                        g.ComputeBlock(ab, pb, cb, rt * tiles / rowTasks, (rt + 1) * tiles / rowTasks,
-                                       gi * g.Panels / groups, (gi + 1) * g.Panels / groups);
-                    });
+                    if (pack) g.PackB(b + bi * strideB, pb, 0, g.Panels);
+                    g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
                 }
             }
         }
@@ -135,6 +99,62 @@ internal static unsafe class ManagedGemm
         {
             ArrayPool<T>.Shared.Return(packedB);
         }
+    }
+
+    /// <summary>Many small products: one batch per task (kept out of <see cref="Run{T}"/> so its closure is only
+    /// allocated here).</summary>
+    private static void RunBatches<T>(Problem<T> g, T* a, long strideA, T* b, long strideB, T* c, long strideC, long batch, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int length = checked((int)(g.PackedBLength + Align / sizeof(T)));
+        T[]? shared = null;
+        if (strideB == 0)
+        {
+            shared = new T[length];
+            fixed (T* pb = shared) g.PackB(b, AlignUp(pb), 0, g.Panels);
+        }
+        ManagedParallel.For(batch, threads, bi =>
+        {
+            T[] packed = shared ?? ArrayPool<T>.Shared.Rent(length);
+            try
+            {
+                fixed (T* raw = packed)
+                {
+                    T* pb = AlignUp(raw);
+                    if (shared is null) g.PackB(b + bi * strideB, pb, 0, g.Panels);
+                    g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
+                }
+            }
+            finally
+            {
+                if (shared is null) ArrayPool<T>.Shared.Return(packed);
+            }
+        });
+    }
+
+    /// <summary>One large product over (row range, panel group) tasks, after packing op(B) into <paramref name="pb"/>
+    /// in parallel (skipped when <paramref name="b"/> is null: already packed). Each C element is computed by exactly
+    /// one task with the same chain, so the split is free to depend on the thread count: row ranges are a multiple
+    /// of the thread count, at least one chunk each, with the tiles spread evenly; panel groups too when there are
+    /// few row ranges.</summary>
+    private static void RunSplit<T>(Problem<T> g, T* a, T* b, T* pb, T* c, int threads)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (b != null)
+        {
+            long packTasks = Math.Min(g.Panels, 4L * threads);
+            ManagedParallel.For(packTasks, threads, t => g.PackB(b, pb, t * g.Panels / packTasks, (t + 1) * g.Panels / packTasks));
+        }
+        long tiles = g.Tiles;
+        long rowTasks = (tiles + g.ChunkTiles - 1) / g.ChunkTiles;
+        if (rowTasks < 4L * threads) rowTasks = Math.Min(tiles, (rowTasks + threads - 1) / threads * threads);
+        long groups = rowTasks >= 2L * threads ? 1 : Math.Min(g.Panels, (2L * threads + rowTasks - 1) / rowTasks);
+        ManagedParallel.For(rowTasks * groups, threads, task =>
+        {
+            long rt = task / groups, gi = task % groups;
+            g.ComputeBlock(a, pb, c, rt * tiles / rowTasks, (rt + 1) * tiles / rowTasks,
+                           gi * g.Panels / groups, (gi + 1) * g.Panels / groups);
+        });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,22 +182,27 @@ internal static unsafe class ManagedGemm
         private readonly long _m, _n, _k, _lda, _ldb, _ldc;
         private readonly T _alpha, _beta;
 
+        public readonly bool Wide;       // the 12 x 2 Vector512 kernel, else the 6 x 2 Vector<T> one
         public readonly int W;           // lanes per vector
         public readonly int MR;          // rows per tile: 12 (Vector512) or 6 (Vector<T>)
         public readonly int NR;          // columns per B panel (two vectors)
         public readonly long Panels;     // ceil(n / NR)
         public readonly long Tiles;      // ceil(m / MR)
+        public readonly long PackedBLength; // Panels * k * NR
         public readonly long ChunkTiles; // tiles packed at once (MC = ChunkTiles * MR): the packed chunk stays in L2
 
         public Problem(bool transA, bool transB, long m, long n, long k, T alpha, long lda, long ldb, T beta, long ldc)
         {
             _transA = transA; _transB = transB; _m = m; _n = n; _k = k; _lda = lda; _ldb = ldb; _ldc = ldc;
             _alpha = alpha; _beta = beta;
+            // Narrow products (n <= two Vector<T>) waste less of the narrower tile; the result is the same either way.
+            Wide = WideAvailable && n > 2 * Vector<T>.Count;
             W = Wide ? Vector512<T>.Count : Vector<T>.Count;
             MR = Wide ? 12 : 6;
             NR = 2 * W;
             Panels = (n + NR - 1) / NR;
             Tiles = (m + MR - 1) / MR;
+            PackedBLength = Panels * k * NR;
             ChunkTiles = Math.Clamp(ChunkBytes / (MR * k * sizeof(T)), 1, MaxChunkRows / MR);
         }
 
@@ -208,14 +233,24 @@ internal static unsafe class ManagedGemm
                 }
                 else
                 {
-                    // Row by row of the panel: contiguous writes, `cols` read streams advancing together.
+                    // Column by column within blocks of 64 k steps: contiguous reads, the written block stays in L1.
                     long ldb = _ldb;
-                    for (long p = 0; p < _k; p++)
+                    for (long pb = 0; pb < _k; pb += 64)
                     {
-                        T* src = b + j0 * ldb + p;
-                        T* d = dst + p * nr;
-                        for (int jj = 0; jj < cols; jj++) d[jj] = src[jj * ldb];
-                        for (int jj = cols; jj < nr; jj++) d[jj] = T.Zero;
+                        long pe = Math.Min(_k, pb + 64);
+                        for (int jj = 0; jj < nr; jj++)
+                        {
+                            T* d = dst + jj;
+                            if (jj < cols)
+                            {
+                                T* src = b + (j0 + jj) * ldb;
+                                for (long p = pb; p < pe; p++) d[p * nr] = src[p];
+                            }
+                            else
+                            {
+                                for (long p = pb; p < pe; p++) d[p * nr] = T.Zero;
+                            }
+                        }
                     }
                 }
             }
@@ -223,7 +258,7 @@ internal static unsafe class ManagedGemm
 
         /// <summary>Copies NR (= two vectors) contiguous elements.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CopyPanelRow(T* src, T* dst)
+        private void CopyPanelRow(T* src, T* dst)
         {
             if (Wide)
             {
@@ -324,14 +359,24 @@ internal static unsafe class ManagedGemm
                 int rows = (int)Math.Min(mr, _m - i0);
                 if (!_transA)
                 {
-                    // Row by row of the sliver: contiguous writes, `rows` read streams advancing together.
+                    // Row by row of op(A) within blocks of 64 k steps: contiguous reads, the written block stays in L1.
                     long lda = _lda;
-                    for (long p = 0; p < _k; p++)
+                    for (long pb = 0; pb < _k; pb += 64)
                     {
-                        T* src = a + i0 * lda + p;
-                        T* d = dst + p * mr;
-                        for (int r = 0; r < rows; r++) d[r] = src[r * lda];
-                        for (int r = rows; r < mr; r++) d[r] = T.Zero;
+                        long pe = Math.Min(_k, pb + 64);
+                        for (int r = 0; r < mr; r++)
+                        {
+                            T* d = dst + r;
+                            if (r < rows)
+                            {
+                                T* src = a + (i0 + r) * lda;
+                                for (long p = pb; p < pe; p++) d[p * mr] = src[p];
+                            }
+                            else
+                            {
+                                for (long p = pb; p < pe; p++) d[p * mr] = T.Zero;
+                            }
+                        }
                     }
                 }
                 else
