@@ -37,6 +37,8 @@ namespace NativeGrad.Backends;
 internal static unsafe class ManagedGemm
 {
     private const long ParallelWork = 1 << 21;
+    /// <summary>Packed op(B) elements from which the packing itself is split over threads.</summary>
+    private const long ParallelPack = 1 << 17;
     /// <summary>Depth of a k block: a KC x NR panel slice (32 KiB for float and double) stays in L1.</summary>
     private const int KC = 256;
     /// <summary>Bytes of packed A a chunk may hold (the chunk is re-read once per panel, from L2).</summary>
@@ -140,7 +142,11 @@ internal static unsafe class ManagedGemm
     private static void RunSplit<T>(Problem<T> g, T* a, T* b, T* pb, T* c, int threads)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (b != null)
+        if (b != null && g.PackedBLength < ParallelPack)
+        {
+            g.PackB(b, pb, 0, g.Panels); // a parallel loop would cost more than it saves
+        }
+        else if (b != null)
         {
             long packTasks = Math.Min(g.Panels, 4L * threads);
             ManagedParallel.For(packTasks, threads, t => g.PackB(b, pb, t * g.Panels / packTasks, (t + 1) * g.Panels / packTasks));
