@@ -9,14 +9,7 @@ namespace NativeGrad.Tests;
 /// </summary>
 public unsafe class NativeFastPathTests
 {
-    private static IBackend Native
-    {
-        get
-        {
-            Assert.True(Runtime.NativeAvailable, Runtime.NativeLoadFailure);
-            using (Runtime.UseBackend(BackendKind.Native)) return Runtime.Current;
-        }
-    }
+    private static IBackend Native => Backends.Native;
 
     [Theory]
     [InlineData(1, 3, 5, false, false)] // a vector times a 5x3 weight (W1's forward)

@@ -6,14 +6,7 @@ namespace NativeGrad.Tests.Robustness;
 /// <summary>Every non-zero status of the C ABI reaches the caller as a typed managed exception carrying its message.</summary>
 public unsafe class NativeStatusTests
 {
-    private static IBackend Native
-    {
-        get
-        {
-            Assert.True(Runtime.NativeAvailable, Runtime.NativeLoadFailure);
-            using (Runtime.UseBackend(BackendKind.Native)) return Runtime.Current;
-        }
-    }
+    private static IBackend Native => Backends.Native;
 
     [Fact]
     public void InvalidArgumentsBecomeArgumentExceptionNamingTheFunction()

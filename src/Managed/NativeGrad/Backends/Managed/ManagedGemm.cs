@@ -237,28 +237,7 @@ internal static unsafe class ManagedGemm
                         for (int jj = cols; jj < nr; jj++) d[jj] = T.Zero;
                     }
                 }
-                else
-                {
-                    // Column by column within blocks of 64 k steps: contiguous reads, the written block stays in L1.
-                    long ldb = _ldb;
-                    for (long pb = 0; pb < _k; pb += 64)
-                    {
-                        long pe = Math.Min(_k, pb + 64);
-                        for (int jj = 0; jj < nr; jj++)
-                        {
-                            T* d = dst + jj;
-                            if (jj < cols)
-                            {
-                                T* src = b + (j0 + jj) * ldb;
-                                for (long p = pb; p < pe; p++) d[p * nr] = src[p];
-                            }
-                            else
-                            {
-                                for (long p = pb; p < pe; p++) d[p * nr] = T.Zero;
-                            }
-                        }
-                    }
-                }
+                else Interleave(b + j0 * _ldb, _ldb, cols, nr, dst); // op(B) columns are rows of B
             }
         }
 
@@ -334,6 +313,32 @@ internal static unsafe class ManagedGemm
             }
         }
 
+        /// <summary>
+        /// Interleaves <paramref name="valid"/> source lines (each contiguous over p = 0..k-1, <paramref name="ld"/> apart) into
+        /// <paramref name="width"/>-wide packed rows: dst[p * width + lane] = src[lane * ld + p], zero for lanes past
+        /// <paramref name="valid"/>. In blocks of 64 k steps: contiguous reads, and the written block stays in L1.
+        /// </summary>
+        private void Interleave(T* src, long ld, int valid, int width, T* dst)
+        {
+            for (long pb = 0; pb < _k; pb += 64)
+            {
+                long pe = Math.Min(_k, pb + 64);
+                for (int lane = 0; lane < width; lane++)
+                {
+                    T* d = dst + lane;
+                    if (lane < valid)
+                    {
+                        T* line = src + lane * ld;
+                        for (long p = pb; p < pe; p++) d[p * width] = line[p];
+                    }
+                    else
+                    {
+                        for (long p = pb; p < pe; p++) d[p * width] = T.Zero;
+                    }
+                }
+            }
+        }
+
         /// <summary>C = alpha * acc (+ beta * C) for the valid rows x cols of an edge tile held raw in scratch.</summary>
         private void StoreEdge(T* acc, T* c, int rows, int cols)
         {
@@ -363,28 +368,7 @@ internal static unsafe class ManagedGemm
                 T* dst = packed + t * mr * _k;
                 long i0 = r0 + t * mr;
                 int rows = (int)Math.Min(mr, _m - i0);
-                if (!_transA)
-                {
-                    // Row by row of op(A) within blocks of 64 k steps: contiguous reads, the written block stays in L1.
-                    long lda = _lda;
-                    for (long pb = 0; pb < _k; pb += 64)
-                    {
-                        long pe = Math.Min(_k, pb + 64);
-                        for (int r = 0; r < mr; r++)
-                        {
-                            T* d = dst + r;
-                            if (r < rows)
-                            {
-                                T* src = a + (i0 + r) * lda;
-                                for (long p = pb; p < pe; p++) d[p * mr] = src[p];
-                            }
-                            else
-                            {
-                                for (long p = pb; p < pe; p++) d[p * mr] = T.Zero;
-                            }
-                        }
-                    }
-                }
+                if (!_transA) Interleave(a + i0 * _lda, _lda, rows, mr, dst); // op(A) rows are rows of A
                 else
                 {
                     for (long p = 0; p < _k; p++)
