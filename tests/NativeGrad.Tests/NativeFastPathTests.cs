@@ -5,7 +5,7 @@ namespace NativeGrad.Tests;
 
 /// <summary>
 /// The native backend does a few tiny cases in C# (the call would cost more than the math): products of at most 64
-/// multiply-adds and copies of at most 64 contiguous elements. They must match the native kernels bit for bit.
+/// multiply-adds, copies of at most 64 contiguous elements and fills of at most 64. They must match the native kernels bit for bit.
 /// </summary>
 public unsafe class NativeFastPathTests
 {
@@ -51,6 +51,30 @@ public unsafe class NativeFastPathTests
             call(xa, xb, xc);
         }
         return pc;
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(-0.0)]
+    [InlineData(1e40)]       // beyond float: +inf in float32
+    [InlineData(1.0000001)]  // rounds in float32
+    [InlineData(double.NaN)]
+    public void SmallFillsMatchTheNativeKernelBitwise(double value)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            foreach (int n in new[] { 1, 3, 64 })
+            {
+                var fast = new byte[n * dtype.ElementSize()];
+                var kernel = new byte[fast.Length];
+                fixed (byte* f = fast, k = kernel)
+                {
+                    Native.Fill(dtype, n, f, value);
+                    Assert.Equal(0, NativeMethods.Fill((int)dtype, n, k, value));
+                }
+                Assert.Equal(kernel, fast);
+            }
+        }
     }
 
     [Theory]

@@ -59,6 +59,12 @@ internal sealed unsafe class NativeBackend : IBackend
     /// </summary>
     private const long SmallCall = 4096;
 
+    /// <summary>
+    /// Calls this small (elements copied or filled, multiply-adds of a product) run in C# here: the call and the C side's
+    /// checks would cost more than the work. Same operations in the same order as the C kernels: bitwise equal (tested).
+    /// </summary>
+    private const long TinyCall = 64;
+
     private static long Elements(ReadOnlySpan<long> shape)
     {
         long n = 1;
@@ -81,7 +87,7 @@ internal sealed unsafe class NativeBackend : IBackend
 
     public void CopyStrided(DType dtype, ReadOnlySpan<long> shape, void* src, ReadOnlySpan<long> srcStrides, void* dst, ReadOnlySpan<long> dstStrides)
     {
-        if (shape.Length <= 1 && (shape.Length == 0 || (srcStrides[0] == 1 && dstStrides[0] == 1 && shape[0] <= 64)))
+        if (shape.Length <= 1 && (shape.Length == 0 || (srcStrides[0] == 1 && dstStrides[0] == 1 && shape[0] <= TinyCall)))
         {
             long bytes = (shape.Length == 0 ? 1 : shape[0]) * dtype.ElementSize(); // a few contiguous elements: a memcpy, no call
             Buffer.MemoryCopy(src, dst, bytes, bytes);
@@ -96,6 +102,13 @@ internal sealed unsafe class NativeBackend : IBackend
     public void Fill(DType dtype, long n, void* dst, double value)
     {
         if (dtype == DType.Int64) { new Span<long>(dst, checked((int)n)).Fill((long)value); return; }
+        if (n >= 0 && n <= TinyCall)
+        {
+            // e.g. a root gradient: a few elements are cheaper to write than to call for (same conversion as ng_fill)
+            if (dtype == DType.Float32) new Span<float>(dst, (int)n).Fill((float)value);
+            else new Span<double>(dst, (int)n).Fill(value);
+            return;
+        }
         Check(n <= SmallCall ? NativeMethods.FillSmall((int)dtype, n, dst, value) : NativeMethods.Fill((int)dtype, n, dst, value), "ng_fill");
     }
 
@@ -117,7 +130,7 @@ internal sealed unsafe class NativeBackend : IBackend
     public void Gemm(DType dtype, bool transA, bool transB, long m, long n, long k, double alpha, void* a, long lda, long strideA,
                      void* b, long ldb, long strideB, double beta, void* c, long ldc, long strideC, long batch)
     {
-        if (batch == 1 && k > 0 && m * n * k <= TinyGemm && beta == 0 && dtype != DType.Int64)
+        if (batch == 1 && m > 0 && n > 0 && k > 0 && (double)m * n * k <= TinyCall && beta == 0 && dtype != DType.Int64)
         {
             // A few multiply-adds (a vector times a 5x3 weight): the call and its checks would cost more than the math.
             // The native tiny loop, in the same order without FMA (-ffp-contract=off there): bitwise the same result.
@@ -133,7 +146,6 @@ internal sealed unsafe class NativeBackend : IBackend
                                  beta, c, ldc, strideC, batch), "ng_gemm");
     }
 
-    private const long TinyGemm = 64;
 
     private static void TinyGemmLoop<T>(T* a, long rsa, long csa, T* b, long rsb, long csb, T* c, long ldc, long m, long n, long k, T alpha)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using NativeGrad.Backends;
 
 namespace NativeGrad.Ops;
@@ -38,9 +37,7 @@ internal static unsafe class Kernels
         var state = ThreadState.Current;
         var result = Tensor.Empty(shape, dtype, state);
         long n = result.NumElements;
-        if (n == 1 && dtype == DType.Float32) Unsafe.WriteUnaligned(ref result.Storage.ByteAt(0), (float)value); // e.g. a root gradient: no call
-        else if (n == 1 && dtype == DType.Float64) Unsafe.WriteUnaligned(ref result.Storage.ByteAt(0), value);
-        else if (n > 0) Backend.Fill(dtype, n, result.DataPointerOn(state), value);
+        if (n > 0) Backend.Fill(dtype, n, result.DataPointerOn(state), value);
         return result;
     }
 
