@@ -23,14 +23,14 @@ public sealed class TensorScope : IDisposable
     }
 
     private readonly TensorScope? _outer;
-    private readonly TensorList _tensors;
+    private readonly SlotList<Tensor> _tensors; // struct slots: no covariance check per store
     private bool _disposed;
 
     internal TensorScope()
     {
         var state = ThreadState.Current;
         // The list comes from the last scope this thread closed, already grown to a step's size.
-        _tensors = state.SpareScopeList ?? new TensorList();
+        _tensors = state.SpareScopeList ?? new SlotList<Tensor>();
         state.SpareScopeList = null;
         _outer = state.Scope;
         state.Scope = this;
@@ -77,7 +77,8 @@ public sealed class TensorScope : IDisposable
         _disposed = true;
         var state = ThreadState.Current;
         if (state.Scope == this) state.Scope = _outer;
-        _tensors.DisposeAll(state);
+        for (int i = 0; i < _tensors.Count; i++) _tensors[i].Dispose(state); // in creation order
+        _tensors.Clear();
         if (_tensors.Capacity <= 4096) state.SpareScopeList = _tensors; // reused by the next scope (Count reads 0 from here on)
     }
 }
@@ -86,52 +87,4 @@ public sealed partial class Tensor
 {
     /// <summary>Opens a <see cref="TensorScope"/> on this thread.</summary>
     public static TensorScope Scope() => new();
-}
-
-/// <summary>
-/// A scope's tensors: a growable array of struct slots (storing into a Tensor[] through List&lt;T&gt;'s shared generic
-/// code costs an array-covariance check per element).
-/// </summary>
-internal sealed class TensorList
-{
-    private struct Slot
-    {
-        public Tensor Tensor;
-    }
-
-    private Slot[] _items = new Slot[16];
-
-    public int Count { get; private set; }
-
-    public int Capacity => _items.Length;
-
-    public void Add(Tensor tensor)
-    {
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
-        _items[Count++].Tensor = tensor;
-    }
-
-    public int LastIndexOf(Tensor tensor)
-    {
-        for (int i = Count - 1; i >= 0; i--)
-            if (ReferenceEquals(_items[i].Tensor, tensor)) return i;
-        return -1;
-    }
-
-    public void RemoveAt(int index)
-    {
-        Array.Copy(_items, index + 1, _items, index, Count - index - 1);
-        _items[--Count].Tensor = null!;
-    }
-
-    /// <summary>Disposes every tensor (in creation order) and empties the list.</summary>
-    public void DisposeAll(ThreadState state)
-    {
-        for (int i = 0; i < Count; i++)
-        {
-            _items[i].Tensor.Dispose(state);
-            _items[i].Tensor = null!;
-        }
-        Count = 0;
-    }
 }

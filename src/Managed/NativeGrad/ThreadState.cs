@@ -36,7 +36,7 @@ internal sealed class ThreadState
     public Autograd.Engine.Scratch? IdleEngineScratch;
 
     /// <summary>The tensor list of the last scope closed on this thread, for the next one.</summary>
-    public TensorList? SpareScopeList;
+    public SlotList<Tensor>? SpareScopeList;
 
     public const int GradDisabled = 1, InferenceMode = 2;
 }

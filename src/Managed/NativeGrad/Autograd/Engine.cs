@@ -9,27 +9,13 @@ namespace NativeGrad.Autograd;
 /// </summary>
 internal static class Engine
 {
-    /// <summary>A node in an array without the covariance check a store into a BackwardNode[] costs.</summary>
-    internal struct NodeSlot
-    {
-        public BackwardNode Node;
-    }
-
-    /// <summary>A tensor in an array of structs (no covariance check per store).</summary>
-    internal struct TensorSlot
-    {
-        public Tensor Tensor;
-    }
-
     /// <summary>The collections one backward pass needs, reused by the next pass on the same thread (no allocation in steady state).</summary>
     internal sealed class Scratch
     {
         /// <summary>The reachable nodes, in run order once sorted.</summary>
-        public NodeSlot[] Nodes = new NodeSlot[16];
-        public int Count;
+        public readonly SlotList<BackwardNode> Nodes = new();
         /// <summary>The walk's to-do list.</summary>
-        public NodeSlot[] Stack = new NodeSlot[16];
-        public int StackCount;
+        public readonly SlotList<BackwardNode> Stack = new();
         public readonly HashSet<BackwardNode> Visited = new(NodeIdentity.Instance);
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
 
@@ -40,8 +26,7 @@ internal static class Engine
         /// (another thread's pass, or an outer pass that a hook started this one from) is never exclusive here, also after
         /// that pass gave it back (<see cref="Foreign"/>).
         /// </summary>
-        public TensorSlot[] Claimed = new TensorSlot[16];
-        public int ClaimedCount;
+        public readonly SlotList<Tensor> Claimed = new();
         public readonly HashSet<Tensor> Foreign = new(ReferenceEqualityComparer.Instance);
 
         public bool IsExclusive(Tensor t) => t.EngineRun == RunId && !t.EngineShared;
@@ -52,20 +37,18 @@ internal static class Engine
             if (t.EngineRun == RunId) { t.EngineShared = true; return; } // held twice
             if (Interlocked.CompareExchange(ref t.EngineRun, RunId, 0) != 0) { Foreign.Add(t); return; }
             t.EngineShared = shared || (Foreign.Count > 0 && Foreign.Contains(t));
-            if (ClaimedCount == Claimed.Length) Array.Resize(ref Claimed, ClaimedCount * 2);
-            Claimed[ClaimedCount++].Tensor = t;
+            Claimed.Add(t);
         }
 
         private void ReleaseTensors()
         {
-            for (int i = 0; i < ClaimedCount; i++)
+            for (int i = 0; i < Claimed.Count; i++)
             {
-                var t = Claimed[i].Tensor;
+                var t = Claimed[i];
                 t.EngineShared = false;
                 Volatile.Write(ref t.EngineRun, 0);
             }
-            Array.Clear(Claimed, 0, ClaimedCount);
-            ClaimedCount = 0;
+            Claimed.Clear();
             Foreign.Clear();
         }
 
@@ -75,25 +58,6 @@ internal static class Engine
         /// <summary>True when the nodes are claimed by this pass (their EngineRun is <see cref="RunId"/>); false when the slots live in <see cref="Buffers"/>.</summary>
         public bool OnNodes;
         public int RunId;
-
-        public void Push(BackwardNode node)
-        {
-            if (StackCount == Stack.Length) Array.Resize(ref Stack, StackCount * 2);
-            Stack[StackCount++].Node = node;
-        }
-
-        public BackwardNode Pop()
-        {
-            var node = Stack[--StackCount].Node;
-            Stack[StackCount].Node = null!;
-            return node;
-        }
-
-        public void Add(BackwardNode node)
-        {
-            if (Count == Nodes.Length) Array.Resize(ref Nodes, Count * 2);
-            Nodes[Count++].Node = node;
-        }
 
         /// <summary>Takes the gradients that flowed into <paramref name="node"/> (null: none).</summary>
         public Tensor?[]? TakeGrads(BackwardNode node)
@@ -129,9 +93,9 @@ internal static class Engine
         {
             if (OnNodes)
             {
-                for (int i = 0; i < Count; i++)
+                for (int i = 0; i < Nodes.Count; i++)
                 {
-                    var node = Nodes[i].Node;
+                    var node = Nodes[i];
                     node.EngineGrads = null;
                     Volatile.Write(ref node.EngineRun, 0);
                 }
@@ -142,12 +106,10 @@ internal static class Engine
         public void Clear()
         {
             Unclaim();
-            Array.Clear(Nodes, 0, Count);
-            Count = 0;
+            Nodes.Clear();
             ReleaseTensors();
             Visited.Clear();
-            Array.Clear(Stack, 0, StackCount);
-            StackCount = 0;
+            Stack.Clear();
             Buffers.Clear();
         }
     }
@@ -217,7 +179,7 @@ internal static class Engine
         }
         finally
         {
-            bool huge = scratch.Count > 65536; // do not keep a giant graph's capacity around
+            bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
             scratch.Clear();
             if (!huge) state.IdleEngineScratch = scratch;
         }
@@ -238,9 +200,9 @@ internal static class Engine
 
         var results = accumulate ? null : new Tensor?[inputs!.Length];
         using var mode = createGraph ? GradMode.EnableGrad(state) : GradMode.NoGrad(state);
-        for (int n = 0; n < scratch.Count; n++)
+        for (int n = 0; n < scratch.Nodes.Count; n++)
         {
-            var node = scratch.Nodes[n].Node;
+            var node = scratch.Nodes[n];
             if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
             bool hooked = node.HasHooks;
             if (hooked) foreach (var g in grads) if (g is not null) scratch.Hold(g, shared: true);
@@ -302,7 +264,7 @@ internal static class Engine
     private static void Order(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
         bool olderEdges = Claim(scratch, rootEdges) ?? Visit(scratch, rootEdges);
-        if (olderEdges) SortLatestFirst(scratch.Nodes, scratch.Count);
+        if (olderEdges) SortLatestFirst(scratch.Nodes.Slots);
         else KahnOrder(scratch);
     }
 
@@ -322,18 +284,18 @@ internal static class Engine
         {
             if (edge.Node is not { } root || root.EngineRun == run) continue;
             if (!TryClaim(scratch, root, run)) return GiveUp(scratch);
-            scratch.Push(root);
+            scratch.Stack.Add(root);
         }
-        while (scratch.StackCount > 0)
+        while (scratch.Stack.Count > 0)
         {
-            var node = scratch.Pop();
+            var node = scratch.Stack.Pop();
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
                 olderEdges &= next.SequenceNr < node.SequenceNr;
                 if (next.EngineRun == run) continue;
                 if (!TryClaim(scratch, next, run)) return GiveUp(scratch);
-                scratch.Push(next);
+                scratch.Stack.Add(next);
             }
         }
         return olderEdges;
@@ -343,17 +305,15 @@ internal static class Engine
     {
         if (Interlocked.CompareExchange(ref node.EngineRun, run, 0) != 0) return false;
         node.EngineGrads = null;
-        scratch.Add(node);
+        scratch.Nodes.Add(node);
         return true;
     }
 
     private static bool? GiveUp(Scratch scratch)
     {
-        Array.Clear(scratch.Stack, 0, scratch.StackCount);
-        scratch.StackCount = 0;
+        scratch.Stack.Clear();
         scratch.Unclaim();
-        Array.Clear(scratch.Nodes, 0, scratch.Count);
-        scratch.Count = 0;
+        scratch.Nodes.Clear();
         return null;
     }
 
@@ -364,35 +324,35 @@ internal static class Engine
         bool olderEdges = true;
         foreach (var edge in rootEdges)
         {
-            if (edge.Node is { } root && visited.Add(root)) { scratch.Add(root); scratch.Push(root); }
+            if (edge.Node is { } root && visited.Add(root)) { scratch.Nodes.Add(root); scratch.Stack.Add(root); }
         }
-        while (scratch.StackCount > 0)
+        while (scratch.Stack.Count > 0)
         {
-            var node = scratch.Pop();
+            var node = scratch.Stack.Pop();
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
                 olderEdges &= next.SequenceNr < node.SequenceNr;
-                if (visited.Add(next)) { scratch.Add(next); scratch.Push(next); }
+                if (visited.Add(next)) { scratch.Nodes.Add(next); scratch.Stack.Add(next); }
             }
         }
         return olderEdges;
     }
 
     /// <summary>Sorts by creation number, latest first (insertion sort: the walk leaves them nearly in that order).</summary>
-    private static void SortLatestFirst(NodeSlot[] nodes, int count)
+    private static void SortLatestFirst(Span<SlotList<BackwardNode>.Slot> nodes)
     {
-        if (count > 256)
+        if (nodes.Length > 256)
         {
-            Array.Sort(nodes, 0, count, Comparer<NodeSlot>.Create((a, b) => b.Node.SequenceNr.CompareTo(a.Node.SequenceNr)));
+            nodes.Sort(static (a, b) => b.Item.SequenceNr.CompareTo(a.Item.SequenceNr));
             return;
         }
-        for (int i = 1; i < count; i++)
+        for (int i = 1; i < nodes.Length; i++)
         {
             var item = nodes[i];
-            long seq = item.Node.SequenceNr;
+            long seq = item.Item.SequenceNr;
             int j = i - 1;
-            while (j >= 0 && nodes[j].Node.SequenceNr < seq) { nodes[j + 1] = nodes[j]; j--; }
+            while (j >= 0 && nodes[j].Item.SequenceNr < seq) { nodes[j + 1] = nodes[j]; j--; }
             nodes[j + 1] = item;
         }
     }
@@ -400,10 +360,11 @@ internal static class Engine
     /// <summary>Kahn's algorithm, latest-created node first among the ready ones (for a graph with an edge to a newer node).</summary>
     private static void KahnOrder(Scratch scratch)
     {
-        var dependencies = new Dictionary<BackwardNode, int>(scratch.Count, NodeIdentity.Instance);
-        for (int i = 0; i < scratch.Count; i++) dependencies.TryAdd(scratch.Nodes[i].Node, 0);
-        for (int i = 0; i < scratch.Count; i++)
-            foreach (var edge in scratch.Nodes[i].Node.Next)
+        var nodes = scratch.Nodes;
+        var dependencies = new Dictionary<BackwardNode, int>(nodes.Count, NodeIdentity.Instance);
+        for (int i = 0; i < nodes.Count; i++) dependencies.TryAdd(nodes[i], 0);
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (var edge in nodes[i].Next)
                 if (edge.Node is { } next) dependencies[next]++;
         var ready = new PriorityQueue<BackwardNode, long>();
         foreach (var (node, count) in dependencies)
@@ -411,7 +372,7 @@ internal static class Engine
         int n = 0;
         while (ready.TryDequeue(out var node, out _))
         {
-            scratch.Nodes[n++].Node = node;
+            nodes[n++] = node;
             foreach (var edge in node.Next)
             {
                 if (edge.Node is not { } next) continue;
@@ -424,9 +385,9 @@ internal static class Engine
     private static HashSet<BackwardNode> NodesLeadingTo(Scratch scratch, Dictionary<BackwardNode, List<(int, int)>> captures)
     {
         var leads = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
-        for (int i = scratch.Count - 1; i >= 0; i--)
+        for (int i = scratch.Nodes.Count - 1; i >= 0; i--)
         {
-            var node = scratch.Nodes[i].Node;
+            var node = scratch.Nodes[i];
             foreach (var edge in node.Next)
             {
                 if (edge.Node is { } next && (captures.ContainsKey(next) || leads.Contains(next)))

@@ -20,9 +20,6 @@ public readonly struct BackwardContext
     /// <summary>The number the op recorded with its node (a scalar operand, an option): lets a formula be a static lambda, no closure per op.</summary>
     internal double Scalar => _node.Scalar;
 
-    /// <summary>How many tensors the op saved.</summary>
-    internal int SavedCount => _node.SavedTensors.Length;
-
     /// <summary>The shape of forward input <paramref name="index"/>.</summary>
     internal long[] InputShape(int index) => _node.InputShape(index);
 }

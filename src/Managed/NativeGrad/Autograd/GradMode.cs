@@ -29,9 +29,6 @@ public static class GradMode
     /// <summary>True when ops on this thread record the backward graph.</summary>
     public static bool IsEnabled => (Flags & ThreadState.GradDisabled) == 0;
 
-    /// <summary><see cref="IsEnabled"/> with this thread's state at hand.</summary>
-    internal static bool IsEnabledOn(ThreadState state) => (state.GradFlags & ThreadState.GradDisabled) == 0;
-
     /// <summary>True inside an <see cref="InferenceMode"/> scope on this thread.</summary>
     public static bool IsInference => (Flags & ThreadState.InferenceMode) != 0;
 
