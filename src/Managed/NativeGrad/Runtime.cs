@@ -84,6 +84,24 @@ public static class Runtime
         }
     }
 
+    private static volatile bool _recycleTensors = string.Equals(Environment.GetEnvironmentVariable("NATIVEGRAD_RECYCLE_TENSORS"), "1", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reuse the objects of disposed tensors for new ones (default false; <c>NATIVEGRAD_RECYCLE_TENSORS=1</c> turns it on
+    /// at start-up). A loop whose temporaries are disposed (by <c>using</c>, a <see cref="TensorScope"/>, or
+    /// <see cref="Tensor.ZeroGrad"/>) then creates no Tensor objects in steady state, as <c>out=</c> calls do.
+    /// The price is .NET's pooling contract (as with <see cref="System.Buffers.ArrayPool{T}"/>): a reference used after
+    /// its tensor's Dispose, or disposed a second time, may meet another tensor that reuses the object instead of an
+    /// <see cref="ObjectDisposedException"/>. Turn it on only for code that drops its references on Dispose.
+    /// Tensors the graph or an optimizer can still reach (saved for backward, leaves that require grad, tensors with
+    /// hooks or retained grads) are never reused.
+    /// </summary>
+    public static bool RecycleTensors
+    {
+        get => _recycleTensors;
+        set => _recycleTensors = value;
+    }
+
     /// <summary>Runs the ops of this thread on <paramref name="kind"/> until the returned scope is disposed.</summary>
     public static BackendScope UseBackend(BackendKind kind)
     {

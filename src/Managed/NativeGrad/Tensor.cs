@@ -21,11 +21,12 @@ namespace NativeGrad;
 /// </example>
 public sealed partial class Tensor : IDisposable
 {
-    internal readonly TensorStorage Storage;
-    internal readonly long[] ShapeArray;
-    internal readonly long[] StridesArray;
-    internal readonly long Offset;
-    private readonly int _storageGeneration; // the storage's rental this tensor holds a reference to
+    // Set once per life of the object (see Tensor.Recycling.cs: with Runtime.RecycleTensors an object lives again).
+    internal TensorStorage Storage = null!;
+    internal long[] ShapeArray = null!;
+    internal long[] StridesArray = null!;
+    internal long Offset;
+    private int _storageGeneration; // the storage's rental this tensor holds a reference to
     /// <summary>The backward pass that holds this tensor as a gradient now (0: none), and whether that pass gave it to two places (see Engine).</summary>
     internal int EngineRun;
     internal bool EngineShared;
@@ -42,7 +43,7 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>A view of <paramref name="source"/>'s storage (throws if it was released meanwhile, e.g. by a Dispose on another thread).</summary>
     internal static Tensor View(Tensor source, long[] shape, long[] strides, long offset)
-        => new(source, shape, strides, offset, track: true);
+        => Share(source, shape, strides, offset, track: true);
 
     /// <summary>An uninitialised contiguous tensor (internal: every op fills its output).</summary>
     internal static Tensor Empty(long[] shape, DType dtype) => Empty(shape, dtype, ThreadState.Current);
@@ -54,12 +55,12 @@ public sealed partial class Tensor : IDisposable
         long bytes;
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
-        return new Tensor(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
+        return Fresh(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
     }
 
     /// <summary>An uninitialised 0-d tensor.</summary>
     internal static Tensor EmptyScalar(DType dtype, ThreadState state)
-        => new(StoragePool.Rent(dtype.ElementSize(), state), [], [], dtype, state);
+        => Fresh(StoragePool.Rent(dtype.ElementSize(), state), [], [], dtype, state);
 
     /// <summary>An uninitialised contiguous tensor with the shape and dtype of a contiguous <paramref name="like"/> (shares its shape and stride arrays, which are immutable).</summary>
     internal static Tensor EmptyLike(Tensor like) => EmptyLike(like, ThreadState.Current);
@@ -69,11 +70,11 @@ public sealed partial class Tensor : IDisposable
     {
         if (!like.IsContiguous) return Empty(like.ShapeArray, like.DType);
         long bytes = like.NumElements * like.DType.ElementSize();
-        return new Tensor(StoragePool.Rent(bytes, state), like.ShapeArray, like.StridesArray, like.DType, state);
+        return Fresh(StoragePool.Rent(bytes, state), like.ShapeArray, like.StridesArray, like.DType, state);
     }
 
     /// <summary>The element type.</summary>
-    public DType DType { get; }
+    public DType DType { get; private set; }
 
     /// <summary>The size of each dimension (PyTorch's <c>shape</c>).</summary>
     public ReadOnlySpan<long> Shape => ShapeArray;
@@ -101,7 +102,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True when the elements are laid out row-major without gaps.</summary>
     public bool IsContiguous => _contiguous;
 
-    private readonly bool _contiguous;
+    private bool _contiguous;
 
     /// <summary>True once the tensor was disposed; using it then throws <see cref="ObjectDisposedException"/>.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
@@ -143,6 +144,7 @@ public sealed partial class Tensor : IDisposable
         Storage.Release(state);
         // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
         if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose(state);
+        if (Runtime.RecycleTensors) Recycle(state);
     }
 
     // ---------------- autograd ----------------
@@ -278,7 +280,7 @@ public sealed partial class Tensor : IDisposable
     public Tensor Detach()
     {
         ThrowIfDisposed();
-        return new Tensor(this, ShapeArray, StridesArray, Offset, track: true);
+        return Share(this, ShapeArray, StridesArray, Offset, track: true);
     }
 
     /// <summary>Marks this tensor as a leaf outside the graph, in place (PyTorch's <c>detach_()</c>).</summary>
@@ -299,7 +301,7 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>
-    internal bool IsSavedAlias { get; private init; }
+    internal bool IsSavedAlias { get; private set; }
 
     /// <summary>
     /// An alias with its own storage reference and the given autograd identity, for a saved tensor whose original
@@ -308,15 +310,13 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     internal Tensor AliasForSave(BackwardNode? gradFn, int outputNr, bool requiresGrad, AccumulateGrad? accumulator)
     {
-        var alias = new Tensor(this, ShapeArray, StridesArray, Offset, track: false, evenIfDisposed: true)
-        {
-            _requiresGrad = requiresGrad,
-            GradFnNode = gradFn,
-            OutputNr = outputNr,
-            IsInference = IsInference,
-            IsSavedAlias = true,
-            _accumulator = accumulator,
-        };
+        var alias = Share(this, ShapeArray, StridesArray, Offset, track: false, evenIfDisposed: true);
+        alias._requiresGrad = requiresGrad;
+        alias.GradFnNode = gradFn;
+        alias.OutputNr = outputNr;
+        alias.IsInference = IsInference;
+        alias.IsSavedAlias = true;
+        alias._accumulator = accumulator;
         return alias;
     }
 
@@ -333,32 +333,40 @@ public sealed partial class Tensor : IDisposable
     internal bool HasAutogradIdentity(BackwardNode? gradFn, int outputNr, bool requiresGrad)
         => ReferenceEquals(GradFnNode, gradFn) && OutputNr == outputNr && _requiresGrad == requiresGrad;
 
+    private Tensor() { }
+
     /// <summary>The first tensor on a freshly rented storage (contiguous, offset 0).</summary>
-    private Tensor(TensorStorage storage, long[] shape, long[] strides, DType dtype, ThreadState state)
+    private static Tensor Fresh(TensorStorage storage, long[] shape, long[] strides, DType dtype, ThreadState state)
     {
-        Storage = storage;
-        ShapeArray = shape;
-        StridesArray = strides;
-        DType = dtype;
-        _contiguous = true;
-        _storageGeneration = storage.AttachFirst();
-        IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
-        TensorScope.Track(this, state);
+        var t = Reuse(state) ?? new Tensor();
+        t.Storage = storage;
+        t.ShapeArray = shape;
+        t.StridesArray = strides;
+        t.Offset = 0;
+        t.DType = dtype;
+        t._contiguous = true;
+        t._storageGeneration = storage.AttachFirst();
+        t.IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
+        TensorScope.Track(t, state);
+        return t;
     }
 
     // A second tensor on source's storage. track: false for aliases saved by the graph, which no TensorScope may dispose.
-    private Tensor(Tensor source, long[] shape, long[] strides, long offset, bool track, bool evenIfDisposed = false)
+    private static Tensor Share(Tensor source, long[] shape, long[] strides, long offset, bool track, bool evenIfDisposed = false)
     {
         if ((source._disposed != 0 && !evenIfDisposed) || !source.Storage.TryRetain(source._storageGeneration)) ThrowDisposed();
-        Storage = source.Storage;
-        _storageGeneration = source._storageGeneration;
-        ShapeArray = shape;
-        StridesArray = strides;
-        Offset = offset;
-        DType = source.DType;
-        _contiguous = Shapes.IsContiguous(shape, strides);
-        IsInference = GradMode.IsInference;
-        if (track) TensorScope.Track(this);
+        var state = ThreadState.Current;
+        var t = Reuse(state) ?? new Tensor();
+        t.Storage = source.Storage;
+        t._storageGeneration = source._storageGeneration;
+        t.ShapeArray = shape;
+        t.StridesArray = strides;
+        t.Offset = offset;
+        t.DType = source.DType;
+        t._contiguous = Shapes.IsContiguous(shape, strides);
+        t.IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
+        if (track) TensorScope.Track(t, state);
+        return t;
     }
 
     /// <summary>Holds this tensor's storage for an in-place write (see <see cref="TensorStorage.Hold"/>).</summary>

@@ -16,12 +16,6 @@ namespace NativeGrad;
 /// </example>
 public sealed class TensorScope : IDisposable
 {
-    private static TensorScope? _current // this thread's innermost scope
-    {
-        get => ThreadState.Current.Scope;
-        set => ThreadState.Current.Scope = value;
-    }
-
     private readonly TensorScope? _outer;
     private readonly SlotList<Tensor> _tensors; // struct slots: no covariance check per store
     private bool _disposed;
@@ -39,9 +33,23 @@ public sealed class TensorScope : IDisposable
     /// <summary>The number of tensors the scope will dispose.</summary>
     public int Count => _disposed ? 0 : _tensors.Count;
 
-    internal static void Track(Tensor tensor) => _current?._tensors.Add(tensor);
+    internal static void Track(Tensor tensor) => Track(tensor, ThreadState.Current);
 
-    internal static void Track(Tensor tensor, ThreadState state) => state.Scope?._tensors.Add(tensor);
+    internal static void Track(Tensor tensor, ThreadState state)
+    {
+        if (state.Scope is not { } scope) return;
+        scope._tensors.Add(tensor);
+        tensor.TrackedBy = scope;
+    }
+
+    /// <summary>Forgets <paramref name="tensor"/> when it is this thread's innermost scope's newest (a tensor recycled on Dispose must leave the list).</summary>
+    internal bool TryRemoveNewest(Tensor tensor, ThreadState state)
+    {
+        if (state.Scope != this || _tensors.Count == 0 || !ReferenceEquals(_tensors[_tensors.Count - 1], tensor)) return false;
+        _tensors.Pop();
+        tensor.TrackedBy = null;
+        return true;
+    }
 
     /// <summary>
     /// Takes <paramref name="tensor"/> out of the innermost scope of this thread, if it was created there: for state
@@ -54,7 +62,9 @@ public sealed class TensorScope : IDisposable
     {
         if (state.Scope is not { } scope) return;
         int index = scope._tensors.LastIndexOf(tensor);
-        if (index >= 0) scope._tensors.RemoveAt(index);
+        if (index < 0) return;
+        scope._tensors.RemoveAt(index);
+        tensor.TrackedBy = null;
     }
 
     /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
@@ -65,7 +75,12 @@ public sealed class TensorScope : IDisposable
         if (index >= 0)
         {
             _tensors.RemoveAt(index);
-            if (_outer is { _disposed: false } outer) outer._tensors.Add(tensor);
+            tensor.TrackedBy = null;
+            if (_outer is { _disposed: false } outer)
+            {
+                outer._tensors.Add(tensor);
+                tensor.TrackedBy = outer;
+            }
         }
         return tensor;
     }
@@ -77,7 +92,12 @@ public sealed class TensorScope : IDisposable
         _disposed = true;
         var state = ThreadState.Current;
         if (state.Scope == this) state.Scope = _outer;
-        for (int i = 0; i < _tensors.Count; i++) _tensors[i].Dispose(state); // in creation order
+        for (int i = 0; i < _tensors.Count; i++) // in creation order
+        {
+            var t = _tensors[i];
+            if (t.TrackedBy == this) t.TrackedBy = null;
+            t.Dispose(state);
+        }
         _tensors.Clear();
         if (_tensors.Capacity <= 4096) state.SpareScopeList = _tensors; // reused by the next scope (Count reads 0 from here on)
     }

@@ -38,5 +38,14 @@ internal sealed class ThreadState
     /// <summary>The tensor list of the last scope closed on this thread, for the next one.</summary>
     public SlotList<Tensor>? SpareScopeList;
 
+    /// <summary>Disposed tensor objects waiting to be reused (with <see cref="Runtime.RecycleTensors"/>; see Tensor.Recycling.cs).</summary>
+    public Tensor?[]? SpareTensors;
+
+    /// <summary>How many of <see cref="SpareTensors"/> are filled.</summary>
+    public int SpareTensorCount;
+
+    /// <summary>The gen0 collection count (as the storage pool observed it) when the spares were stored.</summary>
+    public int SparesGc;
+
     public const int GradDisabled = 1, InferenceMode = 2;
 }

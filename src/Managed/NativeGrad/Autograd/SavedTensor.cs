@@ -30,6 +30,7 @@ internal struct SavedTensor
         if (!tensor.Storage.TryRetain(tensor.StorageGeneration))
             throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was released.");
         _original = tensor;
+        Interlocked.Increment(ref tensor.SavedCount); // never recycled while saved
         _held = tensor.Storage;
         _gradFn = tensor.GradFnNode;
         _outputNr = tensor.OutputNr;
@@ -68,7 +69,8 @@ internal struct SavedTensor
 
     public void Release(ThreadState state) // on the array element: `saved[i].Release(state)`
     {
-        if (Interlocked.Exchange(ref _original, null) is null) return;
+        if (Interlocked.Exchange(ref _original, null) is not { } original) return;
+        Interlocked.Decrement(ref original.SavedCount);
         Interlocked.Exchange(ref _alias, null)?.Dispose(state);
         _held.Release(state);
     }

@@ -1,0 +1,185 @@
+using NativeGrad.NN;
+using Xunit;
+
+namespace NativeGrad.Tests.Robustness;
+
+/// <summary>
+/// Runtime.RecycleTensors: disposed tensors' objects become the next results on their thread, except objects the
+/// graph, a scope or an optimizer can still reach. The setting is process-wide, so these run in the "Memory"
+/// collection, alone.
+/// </summary>
+[Collection("Memory")]
+public class TensorRecyclingTests
+{
+    /// <summary>Turns recycling on for the test's duration and drops this thread's spares afterwards.</summary>
+    private sealed class Recycling : IDisposable
+    {
+        private readonly bool _before = Runtime.RecycleTensors;
+        public Recycling() => Runtime.RecycleTensors = true;
+        public void Dispose() => Runtime.RecycleTensors = _before;
+    }
+
+    private static Tensor Vec(params float[] values) => Tensor.FromArray(values);
+
+    [Fact]
+    public void OffByDefault_DisposedTensorsStayDisposed()
+    {
+        Assert.False(Runtime.RecycleTensors);
+        var a = Vec(1, 2);
+        var c = a + a;
+        c.Dispose();
+        var d = a * a;
+        Assert.NotSame(c, d);
+        Assert.Throws<ObjectDisposedException>(() => c.ToArray<float>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void ADisposedResultBecomesTheNextResult(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        using var on = new Recycling();
+        var a = Vec(1, 2, 3);
+        var b = Vec(10, 20, 30);
+        var c = a + b;
+        c.Dispose();
+        var d = a * b;
+        Assert.Same(c, d);
+        Assert.False(d.IsDisposed);
+        Assert.Equal(new[] { 10f, 40f, 90f }, d.ToArray<float>());
+        var v = d.Reshape(3, 1); // views reuse objects too
+        Assert.Equal([3L, 1L], v.Shape.ToArray());
+        Assert.Equal(new[] { 10f, 40f, 90f }, v.ToArray<float>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void TinyOpsAllocateNothingOnceWarm(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        using var on = new Recycling();
+        var a = Tensor.Randn([16], DType.Float32, new Generator(1));
+        var b = Tensor.Randn([16], DType.Float32, new Generator(2));
+        for (int i = 0; i < 100; i++) { using var c = a + b; }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) { using var c = a + b; }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void LeavesThatRequireGradAreNeverRecycled()
+    {
+        using var on = new Recycling();
+        var w = Tensor.Ones([2], DType.Float32, requiresGrad: true);
+        w.Dispose();
+        var next = Vec(1, 2) + Vec(3, 4);
+        Assert.NotSame(w, next);
+        Assert.True(w.IsDisposed);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void ASavedTensorIsNotRecycledBeforeTheGraphReleasesIt(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        using var on = new Recycling();
+        var x = Tensor.FromArray([0.5, 1.5], [2]).RequiresGrad_();
+        var y = x.Exp();             // ExpBackward0 saves its result
+        y.Dispose();                 // the node still holds the object
+        var other = Tensor.FromArray([7.0, 8.0], [2]) * 2.0;
+        Assert.NotSame(y, other);
+        Assert.True(y.IsDisposed);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void BackwardThroughARecycledResultsGraphGivesTheRightGradient(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        using var on = new Recycling();
+        var x = Tensor.FromArray([0.5, 1.5], [2]).RequiresGrad_();
+        var y = x.Exp();
+        var loss = (y * 3.0).Sum();
+        y.Dispose();                 // ExpBackward0 saved it: the object is not reused
+        var filler = Tensor.FromArray([7.0, 8.0], [2]) + 1.0;
+        Assert.NotSame(y, filler);
+        loss.Backward();
+        var grad = x.Grad!.ToArray<double>();
+        Assert.Equal(3 * Math.Exp(0.5), grad[0], 1e-12);
+        Assert.Equal(3 * Math.Exp(1.5), grad[1], 1e-12);
+    }
+
+    [Fact]
+    public void AScopeRecyclesItsTensorsAndNeverDisposesAReusedObject()
+    {
+        using var on = new Recycling();
+        var a = Vec(1, 2);
+        Tensor first, second, third;
+        using (Tensor.Scope())
+        {
+            first = a + a;
+            second = a * a;
+            first.Dispose();         // not the scope's newest: stays listed, not recycled
+            second.Dispose();        // the newest: leaves the list, recycled
+            third = a - a;           // reuses second's object, listed again
+            Assert.Same(second, third);
+            Assert.False(third.IsDisposed);
+        }
+        Assert.True(third.IsDisposed);
+        // The scope recycled third (first was disposed before, unrecycled): the next result outside any scope reuses it.
+        var t1 = a + a;
+        var t2 = a * a;
+        Assert.Same(third, t1);
+        Assert.NotSame(first, t2);
+        Assert.False(t1.IsDisposed);
+        Assert.Equal(new[] { 2f, 4f }, t1.ToArray<float>());
+        Assert.Equal(new[] { 1f, 4f }, t2.ToArray<float>());
+    }
+
+    [Fact]
+    public async Task ATensorListedByAnotherThreadsScopeIsNotRecycled()
+    {
+        using var on = new Recycling();
+        var a = Vec(1, 2);
+        using var scope = Tensor.Scope();
+        var c = a + a;
+        await Task.Run(() => c.Dispose()).ConfigureAwait(true); // the other thread cannot take it out of this thread's scope
+        var d = a * a;
+        Assert.NotSame(c, d);
+        Assert.True(c.IsDisposed);
+    }
+
+    [Fact]
+    public void TrainingWithRecyclingMatchesTrainingWithout()
+    {
+        static float[] Train(bool recycle)
+        {
+            bool before = Runtime.RecycleTensors;
+            Runtime.RecycleTensors = recycle;
+            try
+            {
+                var gen = new Generator(11);
+                var x = Tensor.Randn([8, 5], DType.Float32, gen);
+                var target = Tensor.FromArray(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 });
+                var w1 = Tensor.Randn([6, 5], DType.Float32, gen, requiresGrad: true);
+                var b1 = Tensor.Zeros([6], DType.Float32, requiresGrad: true);
+                var w2 = Tensor.Randn([3, 6], DType.Float32, gen, requiresGrad: true);
+                for (int step = 0; step < 20; step++)
+                {
+                    using var scope = Tensor.Scope();
+                    var h = Functional.Linear(x, w1, b1).Relu();
+                    var loss = Functional.CrossEntropy(Functional.Linear(h, w2), target);
+                    loss.Backward();
+                    foreach (var p in new[] { w1, b1, w2 })
+                    {
+                        using (Autograd.GradMode.NoGrad()) p.SubInPlace(p.Grad!, 0.1);
+                        p.ZeroGrad();
+                    }
+                }
+                return [.. w1.ToArray<float>(), .. b1.ToArray<float>(), .. w2.ToArray<float>()];
+            }
+            finally { Runtime.RecycleTensors = before; }
+        }
+        Assert.Equal(Train(recycle: false), Train(recycle: true));
+    }
+}
