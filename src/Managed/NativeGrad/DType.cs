@@ -1,7 +1,7 @@
 namespace NativeGrad;
 
 /// <summary>The element type of a <see cref="Tensor"/>, named as in PyTorch.</summary>
-public enum DType
+public enum DType : byte // a byte: every tensor carries one
 {
     /// <summary>32-bit IEEE float (<c>torch.float32</c>).</summary>
     Float32 = 0,

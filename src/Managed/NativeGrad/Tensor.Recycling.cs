@@ -34,7 +34,7 @@ public sealed partial class Tensor
     /// <summary>Called by Dispose: adds this object to the thread's spares when nothing internal can still reach it.</summary>
     private void Recycle(ThreadState state)
     {
-        if (_requiresGrad || _accumulator is not null || _retainsGrad || _postAccumulateHooks is not null || IsSavedAlias
+        if (_requiresGrad || _accumulator is not null || RetainsGrad || _postAccumulateHooks is not null || IsSavedAlias
             || Volatile.Read(ref SavedCount) != 0 || Volatile.Read(ref EngineRun) != 0) return;
         if (TrackedBy is { } scope && !scope.TryRemoveNewest(this, state)) return;
         int observedGc = StoragePool.ObservedGcCount;

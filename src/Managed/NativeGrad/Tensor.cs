@@ -38,7 +38,11 @@ public sealed partial class Tensor : IDisposable
     internal int OutputNr;
     private AccumulateGrad? _accumulator;
     private Tensor? _grad;
-    private bool _retainsGrad;
+    private byte _flags; // the bits below: set when the tensor is created (RetainsGrad: by RetainGrad), so no racing writers
+
+    private const byte ContiguousFlag = 1, InferenceFlag = 2, SavedAliasFlag = 4, RetainsGradFlag = 8;
+
+    private void SetFlag(byte flag, bool on) => _flags = on ? (byte)(_flags | flag) : (byte)(_flags & ~flag);
     private List<Action<Tensor>>? _postAccumulateHooks;
 
     /// <summary>A view of <paramref name="source"/>'s storage (throws if it was released meanwhile, e.g. by a Dispose on another thread).</summary>
@@ -100,9 +104,7 @@ public sealed partial class Tensor : IDisposable
     public long Size(int dim) => ShapeArray[Shapes.WrapDim(dim, Dim, "size")];
 
     /// <summary>True when the elements are laid out row-major without gaps.</summary>
-    public bool IsContiguous => _contiguous;
-
-    private bool _contiguous;
+    public bool IsContiguous => (_flags & ContiguousFlag) != 0;
 
     /// <summary>True once the tensor was disposed; using it then throws <see cref="ObjectDisposedException"/>.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
@@ -200,14 +202,14 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>True when <see cref="RetainGrad"/> was called on this non-leaf.</summary>
-    public bool RetainsGrad => _retainsGrad;
+    public bool RetainsGrad => (_flags & RetainsGradFlag) != 0;
 
     /// <summary>Makes a non-leaf keep its gradient in <see cref="Grad"/> during backward (no effect on leaves).</summary>
     public void RetainGrad()
     {
         if (!RequiresGrad) throw new InvalidOperationException("can't retain_grad on Tensor that has requires_grad=False");
-        if (IsLeaf || _retainsGrad) return;
-        _retainsGrad = true;
+        if (IsLeaf || RetainsGrad) return;
+        SetFlag(RetainsGradFlag, true);
         var self = new WeakReference<Tensor>(this);
         GradFnNode!.AddTensorHook(OutputNr, g =>
         {
@@ -301,7 +303,7 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>True for the aliases the graph saves (released by the graph, so never handed out as a gradient).</summary>
-    internal bool IsSavedAlias { get; private set; }
+    internal bool IsSavedAlias => (_flags & SavedAliasFlag) != 0;
 
     /// <summary>
     /// An alias with its own storage reference and the given autograd identity, for a saved tensor whose original
@@ -315,7 +317,7 @@ public sealed partial class Tensor : IDisposable
         alias.GradFnNode = gradFn;
         alias.OutputNr = outputNr;
         alias.IsInference = IsInference;
-        alias.IsSavedAlias = true;
+        alias._flags |= SavedAliasFlag;
         alias._accumulator = accumulator;
         return alias;
     }
@@ -344,9 +346,8 @@ public sealed partial class Tensor : IDisposable
         t.StridesArray = strides;
         t.Offset = 0;
         t.DType = dtype;
-        t._contiguous = true;
+        t._flags = (state.GradFlags & ThreadState.InferenceMode) != 0 ? (byte)(ContiguousFlag | InferenceFlag) : ContiguousFlag;
         t._storageGeneration = storage.AttachFirst();
-        t.IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
         TensorScope.Track(t, state);
         return t;
     }
@@ -363,8 +364,7 @@ public sealed partial class Tensor : IDisposable
         t.StridesArray = strides;
         t.Offset = offset;
         t.DType = source.DType;
-        t._contiguous = Shapes.IsContiguous(shape, strides);
-        t.IsInference = (state.GradFlags & ThreadState.InferenceMode) != 0;
+        t._flags = (byte)((Shapes.IsContiguous(shape, strides) ? ContiguousFlag : 0) | ((state.GradFlags & ThreadState.InferenceMode) != 0 ? InferenceFlag : 0));
         if (track) TensorScope.Track(t, state);
         return t;
     }

@@ -10,7 +10,11 @@ namespace NativeGrad;
 public sealed partial class Tensor
 {
     /// <summary>True for tensors created inside <see cref="GradMode.InferenceMode"/>: they can never join a graph.</summary>
-    public bool IsInference { get; internal set; }
+    public bool IsInference
+    {
+        get => (_flags & InferenceFlag) != 0;
+        internal set => SetFlag(InferenceFlag, value);
+    }
 
     private void CheckInPlace(string op, Tensor? other = null)
     {
