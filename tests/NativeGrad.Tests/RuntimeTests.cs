@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NativeGrad.Storage;
 using Xunit;
 
@@ -61,6 +62,27 @@ public class RuntimeTests
         Assert.True(inner.IsDisposed);
         Assert.False(kept.IsDisposed);
         Assert.Equal(2000f, kept.Item());
+    }
+
+    [Fact]
+    public void AScopeClosedOnAnotherThreadStopsCollectingOnItsOwn()
+    {
+        // `using var scope` across an await may close the scope on another thread: the opener must not keep
+        // adding its tensors to the closed scope (they would never be disposed, nor collected while it lives).
+        var scope = Tensor.Scope();
+        var closer = new Thread(scope.Dispose);
+        closer.Start();
+        closer.Join();
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static WeakReference Make() => new(Tensor.Ones(4));
+        var weak = Make();
+        for (int i = 0; i < 5 && weak.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(weak.IsAlive);
+        GC.KeepAlive(scope);
     }
 
     [Fact]

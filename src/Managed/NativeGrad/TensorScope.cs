@@ -17,6 +17,7 @@ namespace NativeGrad;
 public sealed class TensorScope : IDisposable
 {
     private readonly TensorScope? _outer;
+    private readonly ThreadState _owner; // the thread that opened the scope (it may be closed on another, after an await)
     private readonly SlotList<Tensor> _tensors; // struct slots: no covariance check per store
     private bool _disposed;
 
@@ -27,6 +28,7 @@ public sealed class TensorScope : IDisposable
         _tensors = state.SpareScopeList ?? new SlotList<Tensor>();
         state.SpareScopeList = null;
         _outer = state.Scope;
+        _owner = state;
         state.Scope = this;
     }
 
@@ -91,7 +93,7 @@ public sealed class TensorScope : IDisposable
         if (_disposed) return;
         _disposed = true;
         var state = ThreadState.Current;
-        if (state.Scope == this) state.Scope = _outer;
+        if (_owner.Scope == this) _owner.Scope = _outer; // also when closed on another thread: the opener must not keep a closed scope
         for (int i = 0; i < _tensors.Count; i++) // in creation order
         {
             var t = _tensors[i];
