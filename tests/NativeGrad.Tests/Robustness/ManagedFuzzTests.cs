@@ -84,7 +84,10 @@ public class ManagedFuzzTests(ITestOutputHelper output)
             Interlocked.Increment(ref _steps);
             if (native is null || managed is null) { Interlocked.Increment(ref _failedSteps); continue; }
             bool single = a.DType == DType.Float32 || b.DType == DType.Float32 || native.DType == DType.Float32;
-            AssertSameResult(native, managed, single, $"step {i} {step}");
+            // A convolution sums C_in·kh·kw products per element, in a different order on each backend: float32 rounding
+            // differences grow with the square root of that count (a 100000-channel case differed by 1.8e-4).
+            long terms = step.Kind == Op.Conv && (step.P2 & 1) == 0 && b.Dim > 0 && b.Shape[0] > 0 ? b.NumElements / b.Shape[0] : 1;
+            AssertSameResult(native, managed, single, $"step {i} {step}", terms);
             CheckShape(step, a, b, native);
             pool.Add(native);
         }
@@ -271,14 +274,15 @@ public class ManagedFuzzTests(ITestOutputHelper output)
     }
 
     /// <param name="single">Some of the computation ran in float32 (inputs of mixed dtypes are promoted late).</param>
-    private static void AssertSameResult(Tensor native, Tensor managed, bool single, string what)
+    /// <param name="terms">How many products each element sums (float32 tolerance grows with its square root past 10^4).</param>
+    private static void AssertSameResult(Tensor native, Tensor managed, bool single, string what, long terms = 1)
     {
         Assert.True(Shapes.SameShape(native.Shape, managed.Shape), $"{what}: shapes {Shapes.Format(native.Shape)} vs {Shapes.Format(managed.Shape)}");
         Assert.Equal(native.DType, managed.DType);
         if (native.NumElements > 1 << 16) return;
         var x = native.ToDoubleArray();
         var y = managed.ToDoubleArray();
-        double tol = native.DType == DType.Int64 ? 0 : single ? 1e-4 : 1e-10;
+        double tol = native.DType == DType.Int64 ? 0 : single ? 1e-4 * Math.Max(1, Math.Sqrt(terms) / 100) : 1e-10;
         for (int i = 0; i < x.Length; i++)
         {
             double p = x[i], q = y[i];
