@@ -168,4 +168,16 @@ public class NumericsTests
         Assert.All(x.Grad!.ToArray<float>(), g => Assert.True(float.IsFinite(g)));
         Assert.Equal(new[] { 1000f, 0f }, Tensor.FromArray([1000f, -1000f]).Softplus().ToArray<float>());
     }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void CopyFromWorksOnIntegersToo(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        var t = Tensor.FromArray([1L, 2L, 3L, 4L], 2, 2);
+        t.CopyFrom(Tensor.FromArray([7L, 9L]));          // broadcast, as PyTorch's copy_
+        Assert.Equal(new[] { 7L, 9L, 7L, 9L }, t.ToArray<long>());
+        t.CopyFrom(Tensor.FromArray([1.9, -2.9, 3.5, 0.0], 2, 2)); // float to int64 truncates toward zero
+        Assert.Equal(new[] { 1L, -2L, 3L, 0L }, t.ToArray<long>());
+    }
 }

@@ -28,21 +28,8 @@ public static partial class Functional
         if (weight is not null && (weight.Dim != 1 || weight.ShapeArray[0] != classes))
             throw new ArgumentException($"nll_loss: weight tensor should be defined either for all {classes} classes or no classes but got weight tensor of shape: {Shapes.Format(weight.Shape)}");
 
-        // Classes as [N, C, inner]; targets as [N, inner]; ignored targets point at class 0 with zero weight.
-        long inner = 1;
-        for (int i = 2; i < x.Dim; i++) inner *= x.ShapeArray[i];
-        var (safeTarget, elementWeight) = TargetWeights(t, classes, weight, ignoreIndex, x.DType);
-        var x3 = x.Reshape(n, classes, inner);
-        var idx = Views.View(safeTarget, [n, 1, inner], [inner, inner, 1], 0);
-        var picked = GatherClasses(x3, idx).Reshape(t.ShapeArray);
-        var losses = -(picked * elementWeight);
-        Tensor result = reduction switch
-        {
-            Reduction.None => losses,
-            Reduction.Sum => losses.Sum(),
-            _ => losses.Sum() / elementWeight.Sum(),
-        };
-        return unbatched && reduction == Reduction.None ? result.Squeeze(0) : result;
+        if (weight is not null) weight.RequireFloat("nll_loss");
+        return NllLossOp.Forward(input, target, weight, reduction, ignoreIndex); // one op, one node (NllLossBackward0), as in PyTorch
     }
 
     /// <summary>The target with ignored entries redirected to class 0, and each entry's weight (0 when ignored).</summary>
@@ -61,24 +48,6 @@ public static partial class Functional
         }
         var weights = Tensor.FromArray(w, t.ShapeArray).To(dtype);
         return (t, weights);
-    }
-
-    /// <summary>x3[n, target[n, i], i] as [N, 1, inner]: differentiable (its gradient scatters back).</summary>
-    private static Tensor GatherClasses(Tensor x3, Tensor idx)
-    {
-        var idx2 = Views.View(idx, [idx.ShapeArray[0], idx.ShapeArray[2]], [idx.StridesArray[0], idx.StridesArray[2]], idx.Offset);
-        var result = Views.View(Kernels.Gather(x3, 1, idx2), [x3.ShapeArray[0], 1, x3.ShapeArray[2]], [x3.ShapeArray[2], x3.ShapeArray[2], 1], 0);
-        if (!Graph.IsRecording(x3)) return result;
-        var shape = x3.ShapeArray;
-        return Graph.Record("NllLossBackward0", result, [x3], [], (c, g) => [ScatterClasses(g, idx2, shape)]);
-    }
-
-    private static Tensor ScatterClasses(Tensor g, Tensor idx2, long[] shape)
-    {
-        var g2 = g.Reshape(shape[0], shape[2]);
-        var result = Kernels.ScatterAdd(g2, 1, idx2, shape);
-        if (!Graph.IsRecording(g2)) return result;
-        return Graph.Record("NllLossBackwardBackward0", result, [g2], [], (c, gg) => [GatherClasses(gg, Views.View(idx2, [shape[0], 1, shape[2]], [shape[2], shape[2], 1], 0)).Reshape(shape[0], shape[2])]);
     }
 
     /// <summary>

@@ -103,9 +103,9 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(source);
         return InPlace("copy_", source, t =>
         {
-            var expanded = source.DType == t.DType ? source : source.To(t.DType);
-            var result = (expanded.Expand(t.ShapeArray) * 1.0);
-            return result;
+            var expanded = (source.DType == t.DType ? source : source.To(t.DType)).Expand(t.ShapeArray);
+            // Integers carry no gradient (and take no `* 1.0`): a plain copy.
+            return t.DType.IsFloatingPoint() ? expanded * 1.0 : Kernels.ContiguousCopy(expanded);
         });
     }
 
