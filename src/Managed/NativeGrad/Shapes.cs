@@ -7,6 +7,39 @@ internal static class Shapes
 {
     public static readonly long[] Scalar = [];
 
+    /// <summary>
+    /// A shape or stride array with the contents of <paramref name="dims"/>, from this thread's cache when one was made
+    /// recently: tensors never write to these arrays, so equal ones can be shared, and a training step that makes the
+    /// same shapes every time allocates none. Callers must not write to the result.
+    /// </summary>
+    public static long[] Intern(ReadOnlySpan<long> dims) => dims.Length == 0 ? Scalar : ThreadState.Current.ShapeCache.Get(dims);
+
+    /// <summary>Row-major strides of <paramref name="shape"/>, interned (see <see cref="Intern"/>).</summary>
+    public static long[] InternedContiguousStrides(ReadOnlySpan<long> shape)
+    {
+        if (shape.Length == 0) return Scalar;
+        Span<long> strides = shape.Length <= 16 ? stackalloc long[shape.Length] : new long[shape.Length];
+        ContiguousStrides(shape, strides);
+        return Intern(strides);
+    }
+
+    /// <summary>The recently made shape and stride arrays of a thread, by content: 256 slots, direct-mapped.</summary>
+    internal sealed class Cache
+    {
+        private readonly long[]?[] _slots = new long[]?[256];
+
+        public long[] Get(ReadOnlySpan<long> dims)
+        {
+            if (dims.Length > 8) return dims.ToArray();
+            ulong h = (ulong)dims.Length;
+            foreach (long d in dims) h = (h ^ (ulong)d) * 0x9E3779B97F4A7C15UL;
+            int slot = (int)(h >> 56);
+            var hit = _slots[slot];
+            if (hit is not null && hit.AsSpan().SequenceEqual(dims)) return hit;
+            return _slots[slot] = dims.ToArray();
+        }
+    }
+
     public static string Format(ReadOnlySpan<long> shape)
     {
         var sb = new StringBuilder("[");
@@ -34,13 +67,19 @@ internal static class Shapes
     public static long[] ContiguousStrides(ReadOnlySpan<long> shape)
     {
         var strides = new long[shape.Length];
+        ContiguousStrides(shape, strides);
+        return strides;
+    }
+
+    /// <summary>Writes the row-major strides of <paramref name="shape"/> into <paramref name="strides"/>.</summary>
+    public static void ContiguousStrides(ReadOnlySpan<long> shape, Span<long> strides)
+    {
         long s = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
         {
             strides[i] = s;
             s *= Math.Max(shape[i], 1);
         }
-        return strides;
     }
 
     public static bool IsContiguous(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides)
@@ -68,7 +107,15 @@ internal static class Shapes
     public static long[] Broadcast(ReadOnlySpan<long> a, ReadOnlySpan<long> b, string op)
     {
         int rank = Math.Max(a.Length, b.Length);
-        var result = new long[rank];
+        Span<long> result = rank <= 16 ? stackalloc long[rank] : new long[rank];
+        Broadcast(a, b, op, result);
+        return Intern(result);
+    }
+
+    /// <summary>The broadcast shape of <paramref name="a"/> and <paramref name="b"/> written into <paramref name="result"/> (of the larger rank).</summary>
+    public static void Broadcast(ReadOnlySpan<long> a, ReadOnlySpan<long> b, string op, Span<long> result)
+    {
+        int rank = result.Length;
         for (int i = 0; i < rank; i++)
         {
             long da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
@@ -78,17 +125,23 @@ internal static class Shapes
                     $"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast: the size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {i}");
             result[i] = da == 1 ? db : da;
         }
-        return result;
     }
 
     /// <summary>Strides that read a tensor of (shape, strides) as if it had the broadcast shape <paramref name="target"/>.</summary>
     public static long[] BroadcastStrides(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, ReadOnlySpan<long> target)
     {
         var result = new long[target.Length];
+        BroadcastStrides(shape, strides, target, result);
+        return result;
+    }
+
+    /// <summary>The strides that read a tensor of <paramref name="shape"/> as <paramref name="target"/> (0 along broadcast dims), into <paramref name="result"/>.</summary>
+    public static void BroadcastStrides(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, ReadOnlySpan<long> target, Span<long> result)
+    {
+        result.Clear();
         int offset = target.Length - shape.Length;
         for (int i = 0; i < shape.Length; i++)
             result[i + offset] = shape[i] == 1 && target[i + offset] != 1 ? 0 : strides[i];
-        return result;
     }
 
     public static bool SameShape(ReadOnlySpan<long> a, ReadOnlySpan<long> b) => a.SequenceEqual(b);

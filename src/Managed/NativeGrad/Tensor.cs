@@ -59,7 +59,7 @@ public sealed partial class Tensor : IDisposable
         long bytes;
         try { bytes = checked(n * dtype.ElementSize()); }
         catch (OverflowException) { throw new ArgumentException($"A tensor of shape {Shapes.Format(shape)} needs more bytes than a long can count."); }
-        return Fresh(StoragePool.Rent(bytes, state), shape, Shapes.ContiguousStrides(shape), dtype, state);
+        return Fresh(StoragePool.Rent(bytes, state), shape, Shapes.InternedContiguousStrides(shape), dtype, state);
     }
 
     /// <summary>An uninitialised 0-d tensor.</summary>

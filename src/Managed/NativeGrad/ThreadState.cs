@@ -47,5 +47,10 @@ internal sealed class ThreadState
     /// <summary>The gen0 collection count (as the storage pool observed it) when the spares were stored.</summary>
     public int SparesGc;
 
+    /// <summary>Recently made shape and stride arrays (see <see cref="Shapes.Intern"/>).</summary>
+    public Shapes.Cache ShapeCache => _shapeCache ??= new Shapes.Cache();
+
+    private Shapes.Cache? _shapeCache;
+
     public const int GradDisabled = 1, InferenceMode = 2;
 }

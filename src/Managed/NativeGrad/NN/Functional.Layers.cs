@@ -20,9 +20,8 @@ public static partial class Functional
             Tensor result;
             using (GradMode.NoGrad()) result = input.Mm(weight.T) + bias;
             if (!Graph.IsRecording(input, weight, bias)) return result;
-            var biasShape = bias.ShapeArray;
-            return Graph.Record("AddmmBackward0", result, [bias, input, weight], [input, weight], (c, g) =>
-                [c.NeedsInputGrad(0) ? g.SumToShape(biasShape) : null,
+            return Graph.Record("AddmmBackward0", result, [bias, input, weight], [input, weight], static (c, g) =>
+                [c.NeedsInputGrad(0) ? g.SumToShape(c.InputShape(0)) : null,
                  c.NeedsInputGrad(1) ? g.Mm(c.Saved(1)) : null,
                  c.NeedsInputGrad(2) ? g.T.Mm(c.Saved(0)) : null]);
         }

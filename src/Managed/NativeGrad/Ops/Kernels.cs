@@ -91,8 +91,10 @@ internal static unsafe class Kernels
         var shape = Shapes.SameShape(a.ShapeArray, b.ShapeArray) ? a.ShapeArray : Shapes.Broadcast(a.ShapeArray, b.ShapeArray, opName);
         var result = Tensor.Empty(shape, a.DType);
         if (result.NumElements == 0) return result;
-        var aStrides = Shapes.BroadcastStrides(a.ShapeArray, a.StridesArray, shape);
-        var bStrides = Shapes.BroadcastStrides(b.ShapeArray, b.StridesArray, shape);
+        Span<long> aStrides = shape.Length <= 16 ? stackalloc long[shape.Length] : new long[shape.Length];
+        Span<long> bStrides = shape.Length <= 16 ? stackalloc long[shape.Length] : new long[shape.Length];
+        Shapes.BroadcastStrides(a.ShapeArray, a.StridesArray, shape, aStrides);
+        Shapes.BroadcastStrides(b.ShapeArray, b.StridesArray, shape, bStrides);
         Backend.Binary(a.DType, op, shape, a.DataPointer, aStrides, b.DataPointer, bStrides, result.DataPointer);
         return result;
     }
@@ -201,13 +203,14 @@ internal static unsafe class Kernels
         int rank = x.Dim;
         Span<bool> isReduced = rank <= 64 ? stackalloc bool[rank] : new bool[rank];
         foreach (int d in dims) isReduced[d] = true;
-        var outShape = new long[keepDim ? rank : rank - dims.Length];
+        int outRank = keepDim ? rank : rank - dims.Length;
+        Span<long> outShape = outRank <= 16 ? stackalloc long[outRank] : new long[outRank];
         for (int i = 0, o = 0; i < rank; i++)
         {
             if (!isReduced[i]) outShape[o++] = x.ShapeArray[i];
             else if (keepDim) outShape[o++] = 1;
         }
-        var result = Tensor.Empty(outShape, x.DType);
+        var result = Tensor.Empty(Shapes.Intern(outShape), x.DType);
 
         long outer = 1, n = 1, inner = 1;
         Tensor source;

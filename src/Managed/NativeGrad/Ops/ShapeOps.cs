@@ -36,16 +36,16 @@ namespace NativeGrad.Ops
             return Tensor.View(t, shape, strides, offset);
         }
 
-        public static Tensor PermuteView(Tensor t, int[] perm)
+        public static Tensor PermuteView(Tensor t, ReadOnlySpan<int> perm)
         {
-            var shape = new long[perm.Length];
-            var strides = new long[perm.Length];
+            Span<long> shape = perm.Length <= 16 ? stackalloc long[perm.Length] : new long[perm.Length];
+            Span<long> strides = perm.Length <= 16 ? stackalloc long[perm.Length] : new long[perm.Length];
             for (int i = 0; i < perm.Length; i++)
             {
                 shape[i] = t.ShapeArray[perm[i]];
                 strides[i] = t.StridesArray[perm[i]];
             }
-            return View(t, shape, strides, t.Offset);
+            return View(t, Shapes.Intern(shape), Shapes.Intern(strides), t.Offset);
         }
     }
 }
@@ -124,7 +124,7 @@ namespace NativeGrad
         {
             ThrowIfDisposed();
             int a = Shapes.WrapDim(dim0, Dim, "transpose"), b = Shapes.WrapDim(dim1, Dim, "transpose");
-            var perm = new int[Dim];
+            Span<int> perm = Dim <= 16 ? stackalloc int[Dim] : new int[Dim];
             for (int i = 0; i < perm.Length; i++) perm[i] = i;
             if (Dim > 0) (perm[a], perm[b]) = (perm[b], perm[a]);
             var result = Views.PermuteView(this, perm);
