@@ -29,6 +29,8 @@ def describe(workload, p):
         return "W2 tiny-op", ("a requires grad, " if grad else "no grad, ") + t, 0.15 if grad else 0.10
     if workload == "W2_TinyOpInto":
         return "W2 tiny-op", "into a preallocated c (out=), " + t, 0.10
+    if workload == "W2_TinyOpRecycled":
+        return "W2 tiny-op", "no grad, RecycleTensors on, " + t, 0.10
     if workload == "W3_Elementwise":
         size = int(p["Size"])
         big = size >= 1 << 24
@@ -39,6 +41,8 @@ def describe(workload, p):
         return "W4 gemm", f"n = {n}, {t}", 1.0 if n <= 128 else 1 / 0.9
     if workload == "W5_MlpStep":
         return "W5 mlp-step", t, 1.0
+    if workload == "W5_MlpStepRecycled":
+        return "W5 mlp-step", "RecycleTensors on, " + t, 1.0
     if workload == "W6_Sum":
         return "W6 sum", t, 1.0
     if workload == "W7_Softmax":

@@ -75,6 +75,24 @@ public class W2_TinyOpInto : PeerBenchmark
     [Benchmark] public void Managed() => _managed.Run();
 }
 
+/// <summary>
+/// W2 tiny-op, c = a + b disposed at once, with <see cref="Runtime.RecycleTensors"/> on: the disposed result's object
+/// is the next result (0 B per op), against libtorch's c = a + b.
+/// </summary>
+[MemoryDiagnoser]
+public class W2_TinyOpRecycled : PeerBenchmark
+{
+    private TorchTinyOp _torch = null!;
+    private TinyOp _native = null!, _managed = null!;
+
+    [GlobalSetup(Target = nameof(TorchSharp))] public void SetupTorch() => _torch = SetUpTorch(() => new TorchTinyOp(false));
+    [GlobalSetup(Target = nameof(Native))] public void SetupNative() => _native = SetUpRecycling(BackendKind.Native, () => new TinyOp(false));
+    [GlobalSetup(Target = nameof(Managed))] public void SetupManaged() => _managed = SetUpRecycling(BackendKind.Managed, () => new TinyOp(false));
+    [Benchmark(Baseline = true)] public void TorchSharp() => _torch.Run();
+    [Benchmark] public void Native() => _native.Run();
+    [Benchmark] public void Managed() => _managed.Run();
+}
+
 /// <summary>W3 elementwise: add, mul, exp, tanh out of place at 1M and 16M floats.</summary>
 [MemoryDiagnoser]
 public class W3_Elementwise : PeerBenchmark
@@ -127,6 +145,21 @@ public class W5_MlpStep : PeerBenchmark
     [GlobalSetup(Target = nameof(TorchSharp))] public void SetupTorch() => _torch = SetUpTorch(() => new TorchMlpStep());
     [GlobalSetup(Target = nameof(Native))] public void SetupNative() => _native = SetUp(BackendKind.Native, () => new MlpStep());
     [GlobalSetup(Target = nameof(Managed))] public void SetupManaged() => _managed = SetUp(BackendKind.Managed, () => new MlpStep());
+    [Benchmark(Baseline = true)] public void TorchSharp() => _torch.Run();
+    [Benchmark] public void Native() => _native.Run();
+    [Benchmark] public void Managed() => _managed.Run();
+}
+
+/// <summary>W5 mlp-step with <see cref="Runtime.RecycleTensors"/> on (the scope's tensors are the next step's), against libtorch's step.</summary>
+[MemoryDiagnoser]
+public class W5_MlpStepRecycled : PeerBenchmark
+{
+    private TorchMlpStep _torch = null!;
+    private MlpStep _native = null!, _managed = null!;
+
+    [GlobalSetup(Target = nameof(TorchSharp))] public void SetupTorch() => _torch = SetUpTorch(() => new TorchMlpStep());
+    [GlobalSetup(Target = nameof(Native))] public void SetupNative() => _native = SetUpRecycling(BackendKind.Native, () => new MlpStep());
+    [GlobalSetup(Target = nameof(Managed))] public void SetupManaged() => _managed = SetUpRecycling(BackendKind.Managed, () => new MlpStep());
     [Benchmark(Baseline = true)] public void TorchSharp() => _torch.Run();
     [Benchmark] public void Native() => _native.Run();
     [Benchmark] public void Managed() => _managed.Run();

@@ -21,9 +21,20 @@ public abstract class BackendBenchmark
         return create();
     }
 
+    /// <summary><see cref="SetUp{T}"/> with <see cref="Runtime.RecycleTensors"/> on (each case runs in its own process).</summary>
+    protected T SetUpRecycling<T>(BackendKind backend, Func<T> create)
+    {
+        Runtime.RecycleTensors = true;
+        return SetUp(backend, create);
+    }
+
     /// <summary>Gives the process every core back.</summary>
     [GlobalCleanup]
-    public void Cleanup() => ThreadSetting.Reset();
+    public void Cleanup()
+    {
+        ThreadSetting.Reset();
+        Runtime.RecycleTensors = false;
+    }
 }
 
 /// <summary>W1 seed-step.</summary>
