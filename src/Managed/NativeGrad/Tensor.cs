@@ -38,12 +38,12 @@ public sealed partial class Tensor : IDisposable
     internal int OutputNr;
     private AccumulateGrad? _accumulator;
     private Tensor? _grad;
+    private List<Action<Tensor>>? _postAccumulateHooks;
     private byte _flags; // the bits below: set when the tensor is created (RetainsGrad: by RetainGrad), so no racing writers
 
     private const byte ContiguousFlag = 1, InferenceFlag = 2, SavedAliasFlag = 4, RetainsGradFlag = 8;
 
     private void SetFlag(byte flag, bool on) => _flags = on ? (byte)(_flags | flag) : (byte)(_flags & ~flag);
-    private List<Action<Tensor>>? _postAccumulateHooks;
 
     /// <summary>A view of <paramref name="source"/>'s storage (throws if it was released meanwhile, e.g. by a Dispose on another thread).</summary>
     internal static Tensor View(Tensor source, long[] shape, long[] strides, long offset)
@@ -136,7 +136,10 @@ public sealed partial class Tensor : IDisposable
         if (_disposed != 0) ThrowDisposed();
     }
 
-    /// <summary>Returns the storage to the pool (once every view and saved copy is gone). Disposing twice is harmless.</summary>
+    /// <summary>
+    /// Returns the storage to the pool (once every view and saved copy is gone). Disposing twice is harmless, except with
+    /// <see cref="Runtime.RecycleTensors"/> on, where the object may already be another tensor.
+    /// </summary>
     public void Dispose() => Dispose(ThreadState.Current);
 
     /// <inheritdoc cref="Dispose()"/>
