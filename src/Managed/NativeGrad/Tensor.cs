@@ -111,12 +111,21 @@ public sealed partial class Tensor : IDisposable
 
     internal int StorageVersion => Storage.Version;
 
+    /// <summary>Counts an in-place write into this tensor's storage (saved tensors compare the count at backward).</summary>
+    internal void BumpVersion()
+    {
+        var storage = Storage; // null once recycled (a Dispose racing with the write)
+        if (storage is null) ThrowDisposed();
+        storage.Version++;
+    }
+
     /// <summary><see cref="DataPointer"/> with this thread's state at hand (hot paths read it once per op).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal unsafe void* DataPointerOn(ThreadState state)
     {
-        if (_disposed != 0) ThrowDisposed();
-        return (byte*)Storage.PointerOn(state) + Offset * DType.ElementSize();
+        var storage = Storage; // null once recycled (a Dispose racing with this use)
+        if (_disposed != 0 || storage is null) ThrowDisposed();
+        return (byte*)storage.PointerOn(state) + Offset * DType.ElementSize();
     }
 
     internal unsafe void* DataPointer
@@ -124,11 +133,13 @@ public sealed partial class Tensor : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if (_disposed != 0) ThrowDisposed();
-            return (byte*)Storage.Pointer + Offset * DType.ElementSize();
+            var storage = Storage; // null once recycled (a Dispose racing with this use)
+            if (_disposed != 0 || storage is null) ThrowDisposed();
+            return (byte*)storage.Pointer + Offset * DType.ElementSize();
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(Tensor), "This tensor was disposed.");
 
     internal void ThrowIfDisposed()

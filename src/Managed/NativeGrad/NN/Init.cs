@@ -53,7 +53,7 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using (GradMode.NoGrad()) Kernels.FillInPlace(tensor, value);
-        tensor.Storage.Version++;
+        tensor.BumpVersion();
         return tensor;
     }
 
@@ -164,7 +164,7 @@ public static class Init
             Kernels.CopyInto(source, tensor); // converts to the tensor's dtype, follows its strides
             source.Dispose();
         }
-        tensor.Storage.Version++;
+        tensor.BumpVersion();
         return tensor;
     }
 }

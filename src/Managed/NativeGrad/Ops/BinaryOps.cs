@@ -205,7 +205,7 @@ public sealed partial class Tensor
         {
             Kernels.CopyInto(Kernels.Binary(this, other, Backends.BinaryOp.Add, "add_"), this);
         }
-        Storage.Version++;
+        BumpVersion();
     }
 
 #pragma warning disable CS1591 // operators are documented by their named methods

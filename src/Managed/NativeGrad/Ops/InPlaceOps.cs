@@ -48,7 +48,7 @@ public sealed partial class Tensor
         if (!Shapes.SameShape(result.Shape, Shape))
             throw new ArgumentException($"{op}: output with shape {Shapes.Format(Shape)} doesn't match the broadcast shape {Shapes.Format(result.Shape)}");
         Kernels.CopyInto(result, this);
-        Storage.Version++;
+        BumpVersion();
         if (record)
         {
             GradFnNode = result.GradFnNode;
@@ -114,7 +114,7 @@ public sealed partial class Tensor
     {
         CheckInPlace("fill_");
         Kernels.FillInPlace(this, value);
-        Storage.Version++;
+        BumpVersion();
         if (GradMode.IsEnabled && RequiresGrad)
         {
             // The history is cut: the new values depend on nothing (PyTorch records FillBackward0 with a zero gradient).

@@ -136,7 +136,7 @@ internal static unsafe class Kernels
             }
             else Backend.Binary(dtype, op, shape, a.DataPointer, aStrides, b.DataPointer, bStrides, output.DataPointer);
         }
-        output.Storage.Version++;
+        output.BumpVersion();
     }
 
     private static bool OverlapsAtAll(Tensor output, Tensor input) => ReferenceEquals(output.Storage, input.Storage);

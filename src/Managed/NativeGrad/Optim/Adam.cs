@@ -145,10 +145,10 @@ public class Adam : Optimizer
         {
             vHat = Of(maxTensor);
             Binary(BinaryOp.Maximum, vHat, vHat, v);
-            maxTensor.Storage.Version++;
+            maxTensor.BumpVersion();
         }
-        state.ExpAvg.Storage.Version++;
-        state.ExpAvgSq.Storage.Version++;
+        state.ExpAvg.BumpVersion();
+        state.ExpAvgSq.BumpVersion();
 
         double biasCorrection1 = 1.0 - Math.Pow(Beta1, t);
         double biasCorrection2Sqrt = Math.Sqrt(1.0 - Math.Pow(Beta2, t));

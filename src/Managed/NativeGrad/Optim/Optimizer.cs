@@ -115,7 +115,7 @@ public abstract class Optimizer
                         throw new InvalidOperationException($"the gradient ({grad.DType.TorchName()} {Shapes.Format(grad.Shape)}) does not match its parameter ({p.DType.TorchName()} {Shapes.Format(p.Shape)})");
                     var g = grad.IsContiguous ? Of(grad) : CopiedGradient(grad, p.NumElements);
                     Update(group, p, g);
-                    p.Storage.Version++;
+                    p.BumpVersion();
                 }
             }
         }

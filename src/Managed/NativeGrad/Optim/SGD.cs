@@ -110,7 +110,7 @@ public sealed class SGD : Optimizer
                 Affine(b, b, Momentum);
                 AddScaled(b, d, 1.0 - Dampening, scratch);
             }
-            buffer.Storage.Version++;
+            buffer.BumpVersion();
             if (Nesterov)
             {
                 if (SameBuffer(d, grad))

@@ -239,7 +239,7 @@ public abstract class Module
             foreach (var (source, destination) in copies)
             {
                 Kernels.CopyInto(source, destination);
-                destination.Storage.Version++;
+                destination.BumpVersion();
             }
         }
         return new LoadStateDictResult(missing, unexpected);
