@@ -17,8 +17,13 @@ public static partial class Functional
         if (input.Dim == 2 && bias is not null)
         {
             // PyTorch's addmm: one node for the product and the bias.
-            Tensor result;
-            using (GradMode.NoGrad()) result = input.Mm(weight.T) + bias;
+            Tensor? result = null;
+            using (GradMode.NoGrad())
+            {
+                if (input.DType == weight.DType && bias.DType == input.DType && input.DType.IsFloatingPoint())
+                    result = Kernels.AddMm(bias, input, weight.T); // the bias written first, the product added by the GEMM
+                result ??= input.Mm(weight.T) + bias;
+            }
             if (!Graph.IsRecording(input, weight, bias)) return result;
             return Graph.Record("AddmmBackward0", result, [bias, input, weight], [input, weight], static (c, g) =>
                 [c.NeedsInputGrad(0) ? g.SumToShape(c.InputShape(0)) : null,

@@ -301,6 +301,26 @@ internal static unsafe class Kernels
         return result;
     }
 
+    /// <summary>
+    /// bias + a·b for 2-D a [m, k] and b [k, n] of one dtype, bias broadcastable to [m, n] (PyTorch's addmm): the bias is
+    /// copied into the result and the GEMM adds the product to it (beta = 1), one pass over the result instead of a
+    /// product and a sum. The sums are those of mm then add, rounded in another order when k spans several k blocks
+    /// (the native GEMM adds C to its first block's partial sums, as BLAS addmm does). Null when the operands are
+    /// neither row- nor column-major or empty (the caller composes mm and add then).
+    /// </summary>
+    public static Tensor? AddMm(Tensor bias, Tensor a, Tensor b)
+    {
+        long m = a.ShapeArray[0], k = a.ShapeArray[1], n = b.ShapeArray[1];
+        if (m == 0 || n == 0 || k == 0) return null;
+        if (!Layout(m, k, a.StridesArray[0], a.StridesArray[1], out bool transA, out long lda)
+            || !Layout(k, n, b.StridesArray[0], b.StridesArray[1], out bool transB, out long ldb)) return null;
+        var state = ThreadState.Current;
+        var result = Tensor.Empty(Shapes.Intern([m, n]), a.DType, state);
+        CopyInto(bias, result);
+        Backend.Gemm(a.DType, transA, transB, m, n, k, 1.0, a.DataPointerOn(state), lda, 0, b.DataPointerOn(state), ldb, 0, 1.0, result.DataPointerOn(state), n, m * n, 1);
+        return result;
+    }
+
     /// <summary>Whether a [rows, cols] operand with strides (sr, sc) is row-major (trans false) or column-major, and its leading dimension.</summary>
     private static bool Layout(long rows, long cols, long sr, long sc, out bool trans, out long ld)
     {
