@@ -73,4 +73,16 @@ public class NllLossTests
         var gg = Autograd.Autograd.Grad([(gx * v).Sum()], [g])[0]!;
         Assert.Equal(new[] { -3.0, -4.0 }, gg.ToArray<double>()); // -v[n, t[n]]
     }
+
+    [Theory]
+    [InlineData(new long[] { 2, 3 }, new long[] { 3 }, "expected target of shape [2] for input of shape [2,3], got [3]")]
+    [InlineData(new long[] { 2, 3, 4 }, new long[] { 2, 5 }, "expected target of shape [2,4] for input of shape [2,3,4], got [2,5]")]
+    [InlineData(new long[] { 2, 3, 4 }, new long[] { 2 }, "expected target of shape [2,4] for input of shape [2,3,4], got [2]")]
+    [InlineData(new long[] { 3 }, new long[] { 1 }, "expected target of shape [1] for input of shape [3], got [1]")]
+    public void ATargetOfTheWrongShapeThrowsWithBothShapes(long[] inputShape, long[] targetShape, string message)
+    {
+        var x = Tensor.Zeros(inputShape, DType.Float32);
+        var e = Assert.Throws<ArgumentException>(() => Functional.NllLoss(x, Tensor.Zeros(targetShape, DType.Int64)));
+        Assert.Equal("nll_loss: " + message, e.Message);
+    }
 }

@@ -16,15 +16,18 @@ public static partial class Functional
         input.RequireFloat("nll_loss");
         if (target.DType != DType.Int64)
             throw new ArgumentException($"nll_loss: expected target of dtype int64 (class indices), got {target.DType.TorchName()} with shape {Shapes.Format(target.Shape)}");
+        if (input.Dim == 0) throw new ArgumentException($"nll_loss: expected input of 1 or more dimensions, got shape {Shapes.Format(input.Shape)}");
+        // Input [N, C, d...] takes target [N, d...]; unbatched input [C] a 0-d target (read as [1] against [1, C]).
         bool unbatched = input.Dim == 1;
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        var t = unbatched ? target.Unsqueeze(0) : target;
-        if (x.Dim < 2) throw new ArgumentException($"nll_loss: expected input of 1 or more dimensions, got shape {Shapes.Format(input.Shape)}");
-        long n = x.ShapeArray[0], classes = x.ShapeArray[1];
-        var expectedTarget = new List<long> { n };
-        for (int i = 2; i < x.Dim; i++) expectedTarget.Add(x.ShapeArray[i]);
-        if (!t.Shape.SequenceEqual(expectedTarget.ToArray()))
-            throw new ArgumentException($"nll_loss: expected target of shape {Shapes.Format(expectedTarget.ToArray())} for input of shape {Shapes.Format(input.Shape)}, got {Shapes.Format(target.Shape)}");
+        long classes = input.ShapeArray[unbatched ? 0 : 1];
+        bool targetFits = unbatched
+            ? target.Dim == 0
+            : target.Dim == input.Dim - 1 && target.ShapeArray[0] == input.ShapeArray[0] && target.Shape[1..].SequenceEqual(input.Shape[2..]);
+        if (!targetFits)
+        {
+            long[] expected = unbatched ? [1] : [input.ShapeArray[0], .. input.Shape[2..]];
+            throw new ArgumentException($"nll_loss: expected target of shape {Shapes.Format(expected)} for input of shape {Shapes.Format(input.Shape)}, got {Shapes.Format(target.Shape)}");
+        }
         if (weight is not null && (weight.Dim != 1 || weight.ShapeArray[0] != classes))
             throw new ArgumentException($"nll_loss: weight tensor should be defined either for all {classes} classes or no classes but got weight tensor of shape: {Shapes.Format(weight.Shape)}");
 
@@ -32,22 +35,21 @@ public static partial class Functional
         return NllLossOp.Forward(input, target, weight, reduction, ignoreIndex); // one op, one node (NllLossBackward0), as in PyTorch
     }
 
-    /// <summary>The target with ignored entries redirected to class 0, and each entry's weight (0 when ignored).</summary>
-    private static unsafe (Tensor Target, Tensor Weight) TargetWeights(Tensor target, long classes, Tensor? weight, long ignoreIndex, DType dtype)
+    /// <summary>Each target's weight (0 when ignored), of the target's shape (label smoothing weighs its term by it).</summary>
+    private static unsafe Tensor TargetWeights(Tensor target, long classes, Tensor? weight, long ignoreIndex, DType dtype)
     {
-        var t = Kernels.ContiguousCopy(target);
+        var t = Kernels.Contiguous(target);
         long* p = (long*)t.DataPointer;
         long count = t.NumElements;
         var w = new double[count];
         double[]? classWeights = weight?.ToDoubleArray();
         for (long i = 0; i < count; i++)
         {
-            if (p[i] == ignoreIndex) { p[i] = 0; w[i] = 0; continue; }
+            if (p[i] == ignoreIndex) continue;
             if (p[i] < 0 || p[i] >= classes) throw new IndexOutOfRangeException($"nll_loss: Target {p[i]} is out of bounds (classes: {classes})");
             w[i] = classWeights is null ? 1.0 : classWeights[p[i]];
         }
-        var weights = Tensor.FromArray(w, t.ShapeArray).To(dtype);
-        return (t, weights);
+        return Tensor.FromArray(w, t.ShapeArray).To(dtype);
     }
 
     /// <summary>
@@ -64,7 +66,7 @@ public static partial class Functional
         if (labelSmoothing == 0) return nll;
 
         long classes = input.ShapeArray[classDim];
-        var (_, elementWeight) = TargetWeights(input.Dim == 1 ? target.Unsqueeze(0) : target, classes, null, ignoreIndex, input.DType);
+        var elementWeight = TargetWeights(input.Dim == 1 ? target.Unsqueeze(0) : target, classes, null, ignoreIndex, input.DType);
         if (input.Dim == 1) elementWeight = elementWeight.Squeeze(0);
         var perClass = weight is null ? logProbs : logProbs * (input.Dim == 1 ? weight : weight.Reshape([classes, .. Enumerable.Repeat(1L, input.Dim - 2)]));
         var smooth = -(perClass.Sum([classDim]) * elementWeight);
@@ -79,8 +81,7 @@ public static partial class Functional
 
     private static Tensor NllWeightSum(Tensor target, Tensor weight, long ignoreIndex, Tensor input)
     {
-        var (_, w) = TargetWeights(input.Dim == 1 ? target.Unsqueeze(0) : target, weight.ShapeArray[0], weight, ignoreIndex, input.DType);
-        return w.Sum();
+        return TargetWeights(input.Dim == 1 ? target.Unsqueeze(0) : target, weight.ShapeArray[0], weight, ignoreIndex, input.DType).Sum();
     }
 
     /// <summary>Binary cross entropy of probabilities, with log clamped at -100 as in PyTorch.</summary>
