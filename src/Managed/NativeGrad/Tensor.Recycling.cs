@@ -21,12 +21,9 @@ public sealed partial class Tensor
     /// <summary>A spare object of this thread, or null.</summary>
     private static Tensor? Reuse(ThreadState state)
     {
-        if (state.SpareTensorCount == 0) return null;
-        if (state.SparesGc != StoragePool.ObservedGcCount) { DropSpares(state); return null; }
-        var spares = state.SpareTensors!;
-        int i = --state.SpareTensorCount;
-        var t = spares[i]!;
-        spares[i] = null;
+        if (state.SpareTensors is not { Count: > 0 } spares) return null;
+        if (state.SparesGc != StoragePool.ObservedGcCount) { spares.Clear(); return null; }
+        var t = spares.Pop();
         t._disposed = 0;
         return t;
     }
@@ -37,31 +34,22 @@ public sealed partial class Tensor
         if (_requiresGrad || _accumulator is not null || RetainsGrad || _postAccumulateHooks is not null || IsSavedAlias
             || Volatile.Read(ref SavedCount) != 0 || Volatile.Read(ref EngineRun) != 0) return;
         if (TrackedBy is { } scope && !scope.TryRemoveNewest(this, state)) return;
+        var spares = state.SpareTensors ??= new SlotList<Tensor>();
         int observedGc = StoragePool.ObservedGcCount;
         if (state.SparesGc != observedGc)
         {
-            DropSpares(state);
+            // A spare that outlived a collection is promoted: were the tensor it becomes never disposed, only a full
+            // collection would find it and the young storage it holds (the storage pool renews its objects for the same reason).
+            spares.Clear();
             state.SparesGc = observedGc;
         }
-        if (state.SpareTensorCount == MaxSpares) return;
-        var spares = state.SpareTensors ??= new Tensor?[MaxSpares];
+        if (spares.Count == MaxSpares) return;
         // A spare references nothing: its old storage object goes back to the pool and on to other tensors, which the
         // GC must be free to reclaim (and a graph must not stay alive through it).
         Storage = null!;
         GradFnNode = null;
         OutputNr = 0;
         EngineShared = false;
-        spares[state.SpareTensorCount++] = this;
-    }
-
-    /// <summary>
-    /// Forgets the thread's spares. Called once a collection happened since they were stored: a spare that outlived one
-    /// is promoted, and were the tensor it becomes never disposed, only a full collection would find it and the young
-    /// storage it holds (the storage pool renews its objects for the same reason).
-    /// </summary>
-    private static void DropSpares(ThreadState state)
-    {
-        if (state.SpareTensors is { } spares) Array.Clear(spares, 0, state.SpareTensorCount);
-        state.SpareTensorCount = 0;
+        spares.Add(this);
     }
 }

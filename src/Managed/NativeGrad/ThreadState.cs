@@ -39,10 +39,7 @@ internal sealed class ThreadState
     public SlotList<Tensor>? SpareScopeList;
 
     /// <summary>Disposed tensor objects waiting to be reused (with <see cref="Runtime.RecycleTensors"/>; see Tensor.Recycling.cs).</summary>
-    public Tensor?[]? SpareTensors;
-
-    /// <summary>How many of <see cref="SpareTensors"/> are filled.</summary>
-    public int SpareTensorCount;
+    public SlotList<Tensor>? SpareTensors;
 
     /// <summary>The gen0 collection count (as the storage pool observed it) when the spares were stored.</summary>
     public int SparesGc;
