@@ -127,15 +127,7 @@ internal static class Shapes
         }
     }
 
-    /// <summary>Strides that read a tensor of (shape, strides) as if it had the broadcast shape <paramref name="target"/>.</summary>
-    public static long[] BroadcastStrides(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, ReadOnlySpan<long> target)
-    {
-        var result = new long[target.Length];
-        BroadcastStrides(shape, strides, target, result);
-        return result;
-    }
-
-    /// <summary>The strides that read a tensor of <paramref name="shape"/> as <paramref name="target"/> (0 along broadcast dims), into <paramref name="result"/>.</summary>
+    /// <summary>The strides that read a tensor of (shape, strides) as if it had the broadcast shape <paramref name="target"/> (0 along broadcast dims), into <paramref name="result"/>.</summary>
     public static void BroadcastStrides(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, ReadOnlySpan<long> target, Span<long> result)
     {
         result.Clear();
