@@ -23,7 +23,7 @@ internal static class Shapes
         return Intern(strides);
     }
 
-    /// <summary>The recently made shape and stride arrays of a thread, by content: 256 slots, direct-mapped.</summary>
+    /// <summary>The recently made shape and stride arrays of a thread, by content: 256 slots, two-way set-associative.</summary>
     internal sealed class Cache
     {
         private readonly long[]?[] _slots = new long[]?[256];
@@ -33,9 +33,15 @@ internal static class Shapes
             if (dims.Length > 8) return dims.ToArray();
             ulong h = (ulong)dims.Length;
             foreach (long d in dims) h = (h ^ (ulong)d) * 0x9E3779B97F4A7C15UL;
-            int slot = (int)(h >> 56);
+            h ^= h >> 31; // the last dim's low bits reach the top ones ([256], [1, 256] and [256, 10] shared a set without it)
+            h *= 0xBF58476D1CE4E5B9UL;
+            // 128 sets of two (direct-mapped, two of W5's shapes evicted each other every step): newest first.
+            int slot = (int)(h >> 57) * 2;
             var hit = _slots[slot];
             if (hit is not null && hit.AsSpan().SequenceEqual(dims)) return hit;
+            hit = _slots[slot + 1];
+            if (hit is not null && hit.AsSpan().SequenceEqual(dims)) return hit;
+            _slots[slot + 1] = _slots[slot];
             return _slots[slot] = dims.ToArray();
         }
     }

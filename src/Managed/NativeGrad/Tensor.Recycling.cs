@@ -13,7 +13,7 @@ public sealed partial class Tensor
     internal const int MaxSpares = 512;
 
     /// <summary>The scope that will dispose this tensor (null: none); kept by <see cref="TensorScope"/>.</summary>
-    internal TensorScope? TrackedBy;
+    internal TensorScope.Frame? TrackedBy;
 
     /// <summary>How many saved tensors of the graph hold this object (it is never recycled while they do).</summary>
     internal int SavedCount;
@@ -47,8 +47,7 @@ public sealed partial class Tensor
         // A spare references nothing: its old storage object goes back to the pool and on to other tensors, which the
         // GC must be free to reclaim (and a graph must not stay alive through it).
         Storage = null!;
-        GradFnNode = null;
-        OutputNr = 0;
+        OutputNr = 0; // its grad_fn reference went with Dispose
         EngineShared = false;
         spares.Add(this);
     }

@@ -34,7 +34,10 @@ public sealed partial class Tensor : IDisposable
 
     // Autograd state.
     private bool _requiresGrad;
-    internal BackwardNode? GradFnNode;
+    private BackwardNode? _gradFn; // a counted reference (see BackwardNode.Recycling.cs): changed only through SetGradFn
+
+    /// <summary>The node that produced this tensor (null for leaves), for NativeGrad's own use: reading it pins nothing.</summary>
+    internal BackwardNode? GradFnNode => _gradFn;
     internal int OutputNr;
     private AccumulateGrad? _accumulator;
     private Tensor? _grad;
@@ -158,6 +161,12 @@ public sealed partial class Tensor : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Storage.Release(state);
+        if (_gradFn is { } gradFn)
+        {
+            // A disposed tensor leaves the graph: the node lives on while other references hold it, and lives again when none does.
+            _gradFn = null;
+            BackwardNode.Release(gradFn, state);
+        }
         // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
         if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose(state);
         if (Runtime.RecycleTensors) Recycle(state);
@@ -198,7 +207,7 @@ public sealed partial class Tensor : IDisposable
     public bool IsLeaf => GradFnNode is null;
 
     /// <summary>The node that created this tensor in the backward graph (PyTorch's <c>grad_fn</c>), null for leaves.</summary>
-    public BackwardNode? GradFn => GradFnNode;
+    public BackwardNode? GradFn => _gradFn?.Pin(); // user code may keep it: never recycled from now on
 
     /// <summary>
     /// The accumulated gradient, owned by this tensor (disposed with it): set by <see cref="Backward"/> on leaves that require grad (and on non-leaves after
@@ -302,7 +311,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Marks this tensor as a leaf outside the graph, in place (PyTorch's <c>detach_()</c>).</summary>
     public Tensor Detach_()
     {
-        GradFnNode = null;
+        SetGradFn(null);
         _requiresGrad = false;
         return this;
     }
@@ -328,8 +337,7 @@ public sealed partial class Tensor : IDisposable
     {
         var alias = Share(this, ShapeArray, StridesArray, Offset, track: false, evenIfDisposed: true);
         alias._requiresGrad = requiresGrad;
-        alias.GradFnNode = gradFn;
-        alias.OutputNr = outputNr;
+        alias.SetGradFn(gradFn, outputNr);
         alias.IsInference = IsInference;
         alias._flags |= SavedAliasFlag;
         alias._accumulator = accumulator;
@@ -391,9 +399,12 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Marks this tensor as the output of a recorded op.</summary>
-    internal void SetGradFn(BackwardNode node, int outputNr = 0)
+    internal void SetGradFn(BackwardNode? node, int outputNr = 0)
     {
-        GradFnNode = node;
+        BackwardNode.Retain(node);
+        var old = _gradFn;
+        _gradFn = node;
         OutputNr = outputNr;
+        if (old is not null) BackwardNode.Release(old, ThreadState.Current);
     }
 }

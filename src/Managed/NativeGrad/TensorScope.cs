@@ -14,43 +14,51 @@ namespace NativeGrad;
 /// } // t and every temporary are back in the pool; kept lives on
 /// </code>
 /// </example>
-public sealed class TensorScope : IDisposable
+public readonly struct TensorScope : IDisposable
 {
-    private readonly TensorScope? _outer;
-    private readonly ThreadState _owner; // the thread that opened the scope (it may be closed on another, after an await)
-    private readonly SlotList<Tensor> _tensors; // struct slots: no covariance check per store
-    private bool _disposed;
+    // The scope's state lives in a frame its thread reuses for the next scope (no allocation per scope); the handle
+    // remembers which use of the frame it is, so a second Dispose, or a copy of the handle, cannot reach a later scope.
+    private readonly Frame? _frame;
+    private readonly int _generation;
 
-    internal TensorScope()
+    private TensorScope(Frame frame)
     {
-        var state = ThreadState.Current;
-        // The list comes from the last scope this thread closed, already grown to a step's size.
-        _tensors = state.SpareScopeList ?? new SlotList<Tensor>();
-        state.SpareScopeList = null;
-        _outer = state.Scope;
-        _owner = state;
-        state.Scope = this;
+        _frame = frame;
+        _generation = frame.Generation;
     }
 
-    /// <summary>The number of tensors the scope will dispose.</summary>
-    public int Count => _disposed ? 0 : _tensors.Count;
+    private Frame? Live => _frame is { } frame && frame.Generation == _generation ? frame : null;
+
+    /// <summary>The number of tensors the scope will dispose (0 once it was disposed).</summary>
+    public int Count => Live?.Count ?? 0;
+
+    /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
+    public Tensor MoveToOuter(Tensor tensor)
+    {
+        var frame = Live;
+        ObjectDisposedException.ThrowIf(frame is null, typeof(TensorScope));
+        return frame.MoveToOuter(tensor);
+    }
+
+    /// <summary>Disposes every tensor created in the scope and not moved out; calling it again does nothing.</summary>
+    public void Dispose() => Live?.Dispose();
+
+    /// <summary>Opens a scope on this thread.</summary>
+    internal static TensorScope Open()
+    {
+        var state = ThreadState.Current;
+        var frame = state.SpareScopeFrames is { Count: > 0 } spares ? spares.Pop() : new Frame();
+        frame.Open(state);
+        return new TensorScope(frame);
+    }
 
     internal static void Track(Tensor tensor) => Track(tensor, ThreadState.Current);
 
     internal static void Track(Tensor tensor, ThreadState state)
     {
         if (state.Scope is not { } scope) return;
-        scope._tensors.Add(tensor);
+        scope.Tensors.Add(tensor);
         tensor.TrackedBy = scope;
-    }
-
-    /// <summary>Forgets <paramref name="tensor"/> when it is this thread's innermost scope's newest (a tensor recycled on Dispose must leave the list).</summary>
-    internal bool TryRemoveNewest(Tensor tensor, ThreadState state)
-    {
-        if (state.Scope != this || _tensors.Count == 0 || !ReferenceEquals(_tensors[_tensors.Count - 1], tensor)) return false;
-        _tensors.Pop();
-        tensor.TrackedBy = null;
-        return true;
     }
 
     /// <summary>
@@ -63,50 +71,82 @@ public sealed class TensorScope : IDisposable
     internal static void Untrack(Tensor tensor, ThreadState state)
     {
         if (state.Scope is not { } scope) return;
-        int index = scope._tensors.LastIndexOf(tensor);
+        int index = scope.Tensors.LastIndexOf(tensor);
         if (index < 0) return;
-        scope._tensors.RemoveAt(index);
+        scope.Tensors.RemoveAt(index);
         tensor.TrackedBy = null;
     }
 
-    /// <summary>Excludes <paramref name="tensor"/> from this scope (it joins the enclosing scope, if any) and returns it.</summary>
-    public Tensor MoveToOuter(Tensor tensor)
+    /// <summary>One open scope's state: its tensors and the scope it is nested in.</summary>
+    internal sealed class Frame
     {
-        ObjectDisposedException.ThrowIf(_disposed, this); // its list already serves another scope
-        int index = _tensors.LastIndexOf(tensor);
-        if (index >= 0)
-        {
-            _tensors.RemoveAt(index);
-            tensor.TrackedBy = null;
-            if (_outer is { _disposed: false } outer)
-            {
-                outer._tensors.Add(tensor);
-                tensor.TrackedBy = outer;
-            }
-        }
-        return tensor;
-    }
+        private Frame? _outer;
+        private ThreadState _owner = null!; // the thread that opened the scope (it may be closed on another, after an await)
+        internal readonly SlotList<Tensor> Tensors = new(); // struct slots: no covariance check per store; grown to a step's size once
+        private bool _open;
 
-    /// <summary>Disposes every tensor created in the scope and not moved out.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        var state = ThreadState.Current;
-        if (_owner.Scope == this) _owner.Scope = _outer; // also when closed on another thread: the opener must not keep a closed scope
-        for (int i = 0; i < _tensors.Count; i++) // in creation order
+        /// <summary>Which use of this frame is current (a handle of an earlier one finds it closed).</summary>
+        internal int Generation;
+
+        internal int Count => Tensors.Count;
+
+        internal void Open(ThreadState state)
         {
-            var t = _tensors[i];
-            if (t.TrackedBy == this) t.TrackedBy = null;
-            t.Dispose(state);
+            _open = true;
+            _outer = state.Scope;
+            _owner = state;
+            state.Scope = this;
         }
-        _tensors.Clear();
-        if (_tensors.Capacity <= 4096) state.SpareScopeList = _tensors; // reused by the next scope (Count reads 0 from here on)
+
+        /// <summary>Forgets <paramref name="tensor"/> when it is this thread's innermost scope's newest (a tensor recycled on Dispose must leave the list).</summary>
+        internal bool TryRemoveNewest(Tensor tensor, ThreadState state)
+        {
+            if (state.Scope != this || Tensors.Count == 0 || !ReferenceEquals(Tensors[Tensors.Count - 1], tensor)) return false;
+            Tensors.Pop();
+            tensor.TrackedBy = null;
+            return true;
+        }
+
+        internal Tensor MoveToOuter(Tensor tensor)
+        {
+            int index = Tensors.LastIndexOf(tensor);
+            if (index >= 0)
+            {
+                Tensors.RemoveAt(index);
+                tensor.TrackedBy = null;
+                if (_outer is { _open: true } outer)
+                {
+                    outer.Tensors.Add(tensor);
+                    tensor.TrackedBy = outer;
+                }
+            }
+            return tensor;
+        }
+
+        internal void Dispose()
+        {
+            if (!_open) return;
+            _open = false;
+            var state = ThreadState.Current;
+            if (_owner.Scope == this) _owner.Scope = _outer; // also when closed on another thread: the opener must not keep a closed scope
+            for (int i = 0; i < Tensors.Count; i++) // in creation order
+            {
+                var t = Tensors[i];
+                if (t.TrackedBy == this) t.TrackedBy = null;
+                t.Dispose(state);
+            }
+            Tensors.Clear();
+            Generation++; // handles of this use see a closed scope from here on
+            _outer = null;
+            _owner = null!;
+            var spares = state.SpareScopeFrames ??= new SlotList<Frame>();
+            if (Tensors.Capacity <= 4096 && spares.Count < 16) spares.Add(this); // reused by a next scope on this thread
+        }
     }
 }
 
 public sealed partial class Tensor
 {
     /// <summary>Opens a <see cref="TensorScope"/> on this thread.</summary>
-    public static TensorScope Scope() => new();
+    public static TensorScope Scope() => TensorScope.Open();
 }

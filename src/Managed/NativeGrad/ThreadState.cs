@@ -24,7 +24,7 @@ internal sealed class ThreadState
     public int GradFlags;
 
     /// <summary>The innermost open <see cref="TensorScope"/>.</summary>
-    public TensorScope? Scope;
+    public TensorScope.Frame? Scope;
 
     /// <summary>This thread's small-storage cache and live counters (created on first use).</summary>
     public StoragePool.ThreadCache? PoolCache;
@@ -35,8 +35,24 @@ internal sealed class ThreadState
     /// <summary>The engine's collections, reused by the next backward pass on this thread.</summary>
     public Autograd.Engine.Scratch? IdleEngineScratch;
 
-    /// <summary>The tensor list of the last scope closed on this thread, for the next one.</summary>
-    public SlotList<Tensor>? SpareScopeList;
+    /// <summary>Small gradient arrays for this thread's backward passes.</summary>
+    public Autograd.GradArrayPool GradArrays => _gradArrays ??= new Autograd.GradArrayPool();
+
+    private Autograd.GradArrayPool? _gradArrays;
+
+    /// <summary>Nodes that lost their last reference, waiting to be recycled (see BackwardNode.Recycling.cs).</summary>
+    public SlotList<Autograd.BackwardNode> ReleasedNodes => _releasedNodes ??= new SlotList<Autograd.BackwardNode>();
+
+    private SlotList<Autograd.BackwardNode>? _releasedNodes;
+
+    /// <summary>True while this thread recycles released nodes (a release meanwhile only queues).</summary>
+    public bool RecyclingNodes;
+
+    /// <summary>Recycled nodes of built-in ops, for the next ops on this thread.</summary>
+    public Autograd.FunctionNode.Spares? SpareNodes;
+
+    /// <summary>The frames of scopes closed on this thread, for the next ones.</summary>
+    public SlotList<TensorScope.Frame>? SpareScopeFrames;
 
     /// <summary>Disposed tensor objects waiting to be reused (with <see cref="Runtime.RecycleTensors"/>; see Tensor.Recycling.cs).</summary>
     public SlotList<Tensor>? SpareTensors;

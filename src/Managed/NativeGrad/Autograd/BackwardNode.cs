@@ -9,7 +9,7 @@ public readonly record struct GradientEdge(BackwardNode? Node, int InputNr);
 /// A node of the backward graph, PyTorch's <c>torch.autograd.graph.Node</c>: the <c>grad_fn</c> of a tensor.
 /// Its <see cref="Name"/> is PyTorch's (<c>AddBackward0</c>, <c>MmBackward0</c>, <c>AccumulateGrad</c>, …).
 /// </summary>
-public abstract class BackwardNode
+public abstract partial class BackwardNode
 {
     private static long _nextSequence;
     private List<Func<Tensor?[], Tensor?[]?>>? _hooks;
@@ -26,23 +26,44 @@ public abstract class BackwardNode
     /// <summary>Creates a node with edges to the nodes that produced its forward inputs.</summary>
     protected BackwardNode(string name, GradientEdge[] next)
     {
-        Name = name;
         Next = next;
+        foreach (var edge in next) Retain(edge.Node);
+        Begin(name);
+    }
+
+    /// <summary>A node whose edges are set by <see cref="Begin"/>'s caller (a node that can live again, see BackwardNode.Recycling.cs).</summary>
+    private protected BackwardNode(GradientEdge[] next, bool recyclable)
+    {
+        Next = next;
+        Recyclable = recyclable;
+    }
+
+    /// <summary>Starts the node's life: its name, a new creation number, the anomaly-mode trace.</summary>
+    private protected void Begin(string name)
+    {
+        Name = name;
         SequenceNr = Interlocked.Increment(ref _nextSequence);
-        if (AnomalyMode.IsEnabled) ForwardTrace = Environment.StackTrace;
+        ForwardTrace = AnomalyMode.IsEnabled ? Environment.StackTrace : null;
     }
 
     /// <summary>Where the forward op ran (recorded only in anomaly mode, for the error message).</summary>
-    internal string? ForwardTrace { get; }
+    internal string? ForwardTrace { get; private set; }
 
     /// <summary>PyTorch's name for this node, e.g. <c>MulBackward0</c>.</summary>
-    public string Name { get; }
+    public string Name { get; private set; } = "";
 
     /// <summary>Creation order; later nodes run first when several are ready (as in PyTorch).</summary>
-    public long SequenceNr { get; }
+    public long SequenceNr { get; private set; }
 
     /// <summary>The nodes that receive this node's gradients, one per forward input (PyTorch's <c>next_functions</c>).</summary>
-    public IReadOnlyList<GradientEdge> NextFunctions => Next;
+    public IReadOnlyList<GradientEdge> NextFunctions
+    {
+        get
+        {
+            foreach (var edge in Next) edge.Node?.Pin(); // handed to user code: they never live again
+            return Next;
+        }
+    }
 
     /// <summary>How many forward outputs (and so incoming gradients) this node has.</summary>
     internal virtual int NumOutputs => 1;
@@ -62,6 +83,7 @@ public abstract class BackwardNode
     /// </summary>
     public RemovableHandle RegisterHook(Func<Tensor?[], Tensor?[]?> hook)
     {
+        Pin(); // the handle refers to this node
         (_hooks ??= []).Add(hook);
         return new RemovableHandle(() => _hooks.Remove(hook));
     }
@@ -69,6 +91,7 @@ public abstract class BackwardNode
     /// <summary>Registers a hook called with the node's incoming gradients before it runs; a non-null return replaces them.</summary>
     public RemovableHandle RegisterPrehook(Func<Tensor?[], Tensor?[]?> hook)
     {
+        Pin();
         (_preHooks ??= []).Add(hook);
         return new RemovableHandle(() => _preHooks.Remove(hook));
     }
@@ -79,6 +102,7 @@ public abstract class BackwardNode
     internal RemovableHandle AddTensorHook(int outputNr, Func<Tensor, Tensor?> hook)
     {
         var entry = (outputNr, hook);
+        Pin();
         (_tensorHooks ??= []).Add(entry);
         return new RemovableHandle(() => _tensorHooks.Remove(entry));
     }

@@ -52,8 +52,8 @@ internal static class Engine
             Foreign.Clear();
         }
 
-        /// <summary>One-element slot arrays given back by nodes that ran (no hook saw them), for the next nodes.</summary>
-        public readonly Stack<Tensor?[]> SpareSlots = new();
+        /// <summary>This thread's gradient arrays (set when the pass starts).</summary>
+        public GradArrayPool Arrays = null!;
 
         /// <summary>True when the nodes are claimed by this pass (their EngineRun is <see cref="RunId"/>); false when the slots live in <see cref="Buffers"/>.</summary>
         public bool OnNodes;
@@ -78,15 +78,10 @@ internal static class Engine
             return slots;
         }
 
-        private Tensor?[] NewSlots(int n) => n == 1 && SpareSlots.TryPop(out var spare) ? spare : new Tensor?[n];
+        private Tensor?[] NewSlots(int n) => Arrays.Rent(n);
 
-        /// <summary>Takes back a node's slot array once it ran, when nothing outside the engine can hold it.</summary>
-        public void Recycle(Tensor?[] slots)
-        {
-            if (slots.Length != 1 || SpareSlots.Count >= 64) return;
-            slots[0] = null;
-            SpareSlots.Push(slots);
-        }
+        /// <summary>Takes back a gradient array once its contents were used, when nothing outside the engine can hold it.</summary>
+        public void Recycle(Tensor?[] slots) => Arrays.Return(slots);
 
         /// <summary>Gives the claimed nodes back (and drops gradients left in their slots by an interrupted pass).</summary>
         public void Unclaim()
@@ -173,6 +168,8 @@ internal static class Engine
         // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
         var scratch = state.IdleEngineScratch ?? new Scratch();
         state.IdleEngineScratch = null;
+        // The pass holds the graph by its roots: a hook disposing a root tensor must not recycle nodes about to run.
+        foreach (var edge in rootEdges) BackwardNode.Retain(edge.Node);
         try
         {
             return Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
@@ -182,6 +179,7 @@ internal static class Engine
             bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
             scratch.Clear();
             if (!huge) state.IdleEngineScratch = scratch;
+            foreach (var edge in rootEdges) BackwardNode.Release(edge.Node, state);
         }
     }
 
@@ -189,6 +187,7 @@ internal static class Engine
                                       bool retainGraph, bool createGraph, Tensor[]? inputs,
                                       Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
     {
+        scratch.Arrays = state.GradArrays;
         Order(scratch, rootEdges);
         HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(scratch, captures);
 
@@ -238,6 +237,7 @@ internal static class Engine
                 AddGrad(scratch, next[i], inputGrads[i]!);
             }
             if (!hooked && !ReferenceEquals(inputGrads, grads)) scratch.Recycle(grads);
+            if (node.PooledGradients && !node.HasHooks) scratch.Recycle(inputGrads); // its own array, distributed
         }
         return results;
     }

@@ -20,8 +20,12 @@ internal struct SavedTensor
     private readonly bool _requiresGrad;
     private readonly int _version;
     private readonly string _opName;
+    private readonly bool _countsGradFn; // holds a counted reference to _gradFn (not when it is the saving node itself)
 
-    public SavedTensor(Tensor tensor, string opName)
+    /// <param name="tensor">The tensor to save.</param>
+    /// <param name="opName">The saving op, for error messages.</param>
+    /// <param name="owner">The saving node: saving its own output counts no reference (the node would keep itself alive).</param>
+    public SavedTensor(Tensor tensor, string opName, BackwardNode? owner = null)
     {
         if (tensor.IsInference && !GradMode.IsInference)
             throw new InvalidOperationException(
@@ -33,6 +37,8 @@ internal struct SavedTensor
         Interlocked.Increment(ref tensor.SavedCount); // never recycled while saved
         _held = tensor.Storage;
         _gradFn = tensor.GradFnNode;
+        _countsGradFn = _gradFn is not null && !ReferenceEquals(_gradFn, owner);
+        if (_countsGradFn) BackwardNode.Retain(_gradFn);
         _outputNr = tensor.OutputNr;
         _requiresGrad = tensor.LeafRequiresGrad;
         _accumulator = tensor.EnsureAccumulator(); // an alias built later must feed the same leaf
@@ -73,5 +79,6 @@ internal struct SavedTensor
         Interlocked.Decrement(ref original.SavedCount);
         Interlocked.Exchange(ref _alias, null)?.Dispose(state);
         _held.Release(state);
+        if (_countsGradFn) BackwardNode.Release(_gradFn, state);
     }
 }

@@ -20,27 +20,55 @@ internal static class NllLossOp
     /// <summary>The node of either pass; it saves the targets and weights (checked for in-place changes like any saved tensor).</summary>
     private sealed class Node : BackwardNode
     {
+        [ThreadStatic] private static SlotList<Node>? t_spares; // recycled nodes (see BackwardNode.Recycling.cs)
+
         private SavedTensor _target;
         private SavedTensor _weight; // only with _hasWeight
-        private readonly bool _hasWeight;
-        private readonly Spec _spec;       // its tensors are read through the saved ones
-        private readonly bool _ofBackward; // this node differentiates the backward (its input is the loss's gradient)
+        private bool _hasWeight;
+        private Spec _spec;       // its tensors are read through the saved ones
+        private bool _ofBackward; // this node differentiates the backward (its input is the loss's gradient)
 
-        internal Node(string name, GradientEdge edge, in Spec spec, bool ofBackward) : base(name, [edge])
+        private Node() : base(new GradientEdge[1], recyclable: true) { }
+
+        /// <summary>A node (a recycled one when this thread has one) for a pass over <paramref name="edge"/>'s tensor.</summary>
+        internal static Node Create(string name, GradientEdge edge, in Spec spec, bool ofBackward)
         {
-            _target = new SavedTensor(spec.Target, name);
-            _hasWeight = spec.Weight is not null;
-            if (spec.Weight is not null) _weight = new SavedTensor(spec.Weight, name);
-            _spec = spec with { Target = null!, Weight = null };
-            _ofBackward = ofBackward;
+            Node node;
+            if (t_spares is { Count: > 0 } spares)
+            {
+                node = spares.Pop();
+                node.Revive();
+            }
+            else node = new Node();
+            node.Next[0] = edge;
+            Retain(edge.Node);
+            node.Begin(name);
+            node._target = new SavedTensor(spec.Target, name, node);
+            node._hasWeight = spec.Weight is not null;
+            if (spec.Weight is not null) node._weight = new SavedTensor(spec.Weight, name, node);
+            node._spec = spec with { Target = null!, Weight = null };
+            node._ofBackward = ofBackward;
+            return node;
+        }
+
+        private protected override void Reset(ThreadState state)
+        {
+            Next[0] = default;
+            _target = default;
+            _weight = default;
+            _spec = default;
+            var spares = t_spares ??= new SlotList<Node>();
+            if (spares.Count < 64) spares.Add(this);
         }
 
         internal override Tensor?[] Apply(Tensor?[] gradOutputs)
         {
             var grad = gradOutputs[0] ?? throw new InvalidOperationException($"{Name}: no gradient reached this node.");
-            if (Next[0].Node is null) return [null];
+            var grads = ThreadState.Current.GradArrays.Rent(1); // given back by the engine (a recyclable node's arrays are pooled)
+            if (Next[0].Node is null) return grads;
             var spec = _spec with { Target = _target.Unpack(), Weight = _hasWeight ? _weight.Unpack() : null };
-            return [_ofBackward ? Pick(grad, spec) : Scatter(grad, spec)];
+            grads[0] = _ofBackward ? Pick(grad, spec) : Scatter(grad, spec);
+            return grads;
         }
 
         internal override void ReleaseSavedTensors(ThreadState state)
@@ -68,7 +96,7 @@ internal static class NllLossOp
         var spec = new Spec(t, w, ignoreIndex, reduction, n, classes, inner, total, shape, reduction == Reduction.None ? target.ShapeArray : [], input.DType);
         var result = Compute(input, spec, pick: true);
         if (Graph.IsRecording(input))
-            result.SetGradFn(new Node(shape.Length > 2 ? "NllLoss2DBackward0" : "NllLossBackward0", input.GradientEdge(), spec, ofBackward: false));
+            result.SetGradFn(Node.Create(shape.Length > 2 ? "NllLoss2DBackward0" : "NllLossBackward0", input.GradientEdge(), spec, ofBackward: false));
         return result;
     }
 
@@ -92,7 +120,7 @@ internal static class NllLossOp
     private static Tensor Pick(Tensor gg, in Spec spec)
     {
         var result = Compute(gg, spec, pick: true);
-        if (Graph.IsRecording(gg)) result.SetGradFn(new Node("NllLossBackward0", gg.GradientEdge(), spec, ofBackward: false));
+        if (Graph.IsRecording(gg)) result.SetGradFn(Node.Create("NllLossBackward0", gg.GradientEdge(), spec, ofBackward: false));
         return result;
     }
 
@@ -100,7 +128,7 @@ internal static class NllLossOp
     private static Tensor Scatter(Tensor g, in Spec spec)
     {
         var result = Compute(g, spec, pick: false);
-        if (Graph.IsRecording(g)) result.SetGradFn(new Node("NllLossBackwardBackward0", g.GradientEdge(), spec, ofBackward: true));
+        if (Graph.IsRecording(g)) result.SetGradFn(Node.Create("NllLossBackwardBackward0", g.GradientEdge(), spec, ofBackward: true));
         return result;
     }
 

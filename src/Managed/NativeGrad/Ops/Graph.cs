@@ -21,7 +21,7 @@ internal static class Graph
     /// <summary>
     /// Makes <paramref name="result"/> the output of a node named <paramref name="name"/> whose backward is
     /// <paramref name="backward"/>; <paramref name="saved"/> may include the result itself. The spans are the ops'
-    /// collection expressions (on the stack); the node keeps three small arrays: edges, input shapes, saved tensors.
+    /// collection expressions (on the stack); the node (and its three small arrays: edges, input shapes, saved tensors) comes from the thread's spares when one is free.
     /// </summary>
     public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, BackwardFormula backward)
         => Record(name, result, inputs, saved, 0, backward);
@@ -33,18 +33,16 @@ internal static class Graph
     /// </summary>
     public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, double scalar, BackwardFormula backward)
     {
-        var edges = new GradientEdge[inputs.Length];
-        var meta = new InputMeta[inputs.Length];
+        var state = ThreadState.Current;
+        var node = FunctionNode.Rent(inputs.Length, saved.Length, state);
         for (int i = 0; i < inputs.Length; i++)
         {
-            if (inputs[i] is not { } input) continue;
-            edges[i] = input.GradientEdge();
-            meta[i] = new InputMeta(input.ShapeArray, input.DType);
+            if (inputs[i] is { } input) node.SetInput(i, input.GradientEdge(), new InputMeta(input.ShapeArray, input.DType));
         }
-        var savedTensors = saved.Length == 0 ? [] : new SavedTensor[saved.Length];
-        var node = new FunctionNode(name, edges, savedTensors, meta, backward, scalar);
+        node.Start(name, backward, scalar);
         result.SetGradFn(node);
-        for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name);
+        var savedTensors = node.SavedTensors;
+        for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name, node);
         return result;
     }
 }

@@ -51,8 +51,7 @@ public sealed partial class Tensor
         BumpVersion();
         if (record)
         {
-            GradFnNode = result.GradFnNode;
-            OutputNr = result.OutputNr;
+            SetGradFn(result.GradFnNode, result.OutputNr);
         }
         // Its values now live here; a recorded node keeps what it saved by its own references.
         if (!ReferenceEquals(result.Storage, Storage) && !ReferenceEquals(result.Storage, other?.Storage)) result.Dispose();
@@ -64,8 +63,7 @@ public sealed partial class Tensor
     {
         var copy = Kernels.ContiguousCopy(this);
         copy._requiresGrad = _requiresGrad;
-        copy.GradFnNode = GradFnNode;
-        copy.OutputNr = OutputNr;
+        copy.SetGradFn(GradFnNode, OutputNr);
         if (IsLeaf && _requiresGrad) copy._accumulator = _accumulator ??= new AccumulateGrad(this);
         return copy;
     }
@@ -119,8 +117,7 @@ public sealed partial class Tensor
         {
             // The history is cut: the new values depend on nothing (PyTorch records FillBackward0 with a zero gradient).
             var node = Graph.Record("FillBackward0", Views.View(this, ShapeArray, StridesArray, Offset), [SnapshotWithHistory()], [], (c, g) => [g * 0.0]);
-            GradFnNode = node.GradFnNode;
-            OutputNr = 0;
+            SetGradFn(node.GradFnNode);
         }
         return this;
     }

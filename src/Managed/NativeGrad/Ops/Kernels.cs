@@ -210,19 +210,29 @@ internal static unsafe class Kernels
     }
 
     /// <summary>Reduces over the given dims (sorted, distinct, wrapped). The result has the kept dims (and 1s if keepdim).</summary>
-    public static Tensor Reduce(Tensor x, ReduceOp op, int[] dims, bool keepDim)
+    public static Tensor Reduce(Tensor x, ReduceOp op, ReadOnlySpan<int> dims, bool keepDim)
     {
         int rank = x.Dim;
-        Span<bool> isReduced = rank <= 64 ? stackalloc bool[rank] : new bool[rank];
-        foreach (int d in dims) isReduced[d] = true;
         int outRank = keepDim ? rank : rank - dims.Length;
         Span<long> outShape = outRank <= 16 ? stackalloc long[outRank] : new long[outRank];
-        for (int i = 0, o = 0; i < rank; i++)
+        for (int i = 0, o = 0, k = 0; i < rank; i++)
         {
-            if (!isReduced[i]) outShape[o++] = x.ShapeArray[i];
+            bool reduced = k < dims.Length && dims[k] == i;
+            if (reduced) k++;
+            if (!reduced) outShape[o++] = x.ShapeArray[i];
             else if (keepDim) outShape[o++] = 1;
         }
-        var result = Tensor.Empty(Shapes.Intern(outShape), x.DType);
+        return ReduceTo(x, op, dims, Shapes.Intern(outShape));
+    }
+
+    /// <summary>
+    /// Reduces <paramref name="x"/> over <paramref name="dims"/> (sorted, distinct) into a new tensor of
+    /// <paramref name="shape"/>: any shape with the kept dims' elements in order (reduced dims dropped or kept as 1).
+    /// </summary>
+    public static Tensor ReduceTo(Tensor x, ReduceOp op, ReadOnlySpan<int> dims, long[] shape)
+    {
+        int rank = x.Dim;
+        var result = Tensor.Empty(shape, x.DType);
 
         long outer = 1, n = 1, inner = 1;
         Tensor source;
@@ -238,7 +248,12 @@ internal static unsafe class Kernels
         {
             var perm = new int[rank];
             int k = 0;
-            for (int i = 0; i < rank; i++) if (!isReduced[i]) { perm[k++] = i; outer *= x.ShapeArray[i]; }
+            for (int i = 0, r = 0; i < rank; i++)
+            {
+                if (r < dims.Length && dims[r] == i) { r++; continue; }
+                perm[k++] = i;
+                outer *= x.ShapeArray[i];
+            }
             foreach (int d in dims) { perm[k++] = d; n *= x.ShapeArray[d]; }
             source = ContiguousCopy(Views.PermuteView(x, perm));
         }

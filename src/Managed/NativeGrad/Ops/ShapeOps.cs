@@ -243,12 +243,17 @@ namespace NativeGrad
             ThrowIfDisposed();
             if (Shapes.SameShape(Shape, shape)) return this;
             int lead = Dim - shape.Length;
-            var dims = new List<long>();
+            Span<int> dims = Dim <= 64 ? stackalloc int[Dim] : new int[Dim];
+            int count = 0;
             for (int i = 0; i < Dim; i++)
             {
-                if (i < lead || (shape[i - lead] == 1 && ShapeArray[i] != 1)) dims.Add(i);
+                if (i < lead || (shape[i - lead] == 1 && ShapeArray[i] != 1)) dims[count++] = i;
             }
-            var summed = dims.Count == 0 ? this : Sum([.. dims], keepDim: true);
+            if (!Graph.IsRecording(this) && count > 0 && DType.IsFloatingPoint())
+                return Kernels.ReduceTo(this, Backends.ReduceOp.Sum, dims[..count], Shapes.Intern(shape)); // laid out in the target shape at once
+            long[] keep = new long[count];
+            for (int i = 0; i < count; i++) keep[i] = dims[i];
+            var summed = count == 0 ? this : Sum(keep, keepDim: true);
             return Shapes.SameShape(summed.Shape, shape) ? summed : summed.Reshape(shape);
         }
 
