@@ -13,8 +13,11 @@ public sealed partial class Tensor
         RequireFloat(name);
         var result = Kernels.Unary(this, op, alpha, beta);
         if (!Graph.IsRecording(this)) return result;
-        Tensor?[] saved = saveInput && saveResult ? [this, result] : saveInput ? [this] : saveResult ? [result] : [];
-        return Graph.Record(name, result, [this], saved, backward);
+        // One call per case: each collection expression is a span on the stack (a Tensor?[] chosen by a conditional is an array).
+        if (saveInput && saveResult) return Graph.Record(name, result, [this], [this, result], backward);
+        if (saveInput) return Graph.Record(name, result, [this], [this], backward);
+        if (saveResult) return Graph.Record(name, result, [this], [result], backward);
+        return Graph.Record(name, result, [this], [], backward);
     }
 
     internal void RequireFloat(string op)

@@ -20,12 +20,15 @@ public sealed class ParamGroup
     public ParamGroup(IEnumerable<Tensor> parameters, double? learningRate = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        Parameters = parameters.ToArray();
+        Tensors = parameters.ToArray();
         RequestedLearningRate = learningRate;
     }
 
     /// <summary>The parameters of the group.</summary>
-    public IReadOnlyList<Tensor> Parameters { get; }
+    public IReadOnlyList<Tensor> Parameters => Tensors;
+
+    /// <summary>The parameters as an array: a step walks them without an enumerator object.</summary>
+    internal Tensor[] Tensors { get; }
 
     /// <summary>The learning rate the next step uses.</summary>
     public double LearningRate { get; set; }
@@ -96,8 +99,8 @@ public abstract class Optimizer
     /// <summary>Resets every parameter's gradient to null (PyTorch's default <c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {
-        foreach (var g in _groups)
-            foreach (var p in g.Parameters) p.ZeroGrad();
+        foreach (var g in _groups) // List and array enumerators are structs: no allocation per call
+            foreach (var p in g.Tensors) p.ZeroGrad();
     }
 
     /// <summary>Updates every parameter that has a gradient, in place. Parameters without one are skipped.</summary>
@@ -108,7 +111,7 @@ public abstract class Optimizer
             BeginStep();
             foreach (var group in _groups)
             {
-                foreach (var p in group.Parameters)
+                foreach (var p in group.Tensors)
                 {
                     if (p.Grad is not { } grad) continue;
                     if (grad.DType != p.DType || !Shapes.SameShape(grad.Shape, p.Shape))

@@ -47,29 +47,36 @@ internal static unsafe class ManagedReduce
                 for (long o = 0; o < outer; o++) y[o] = LongRowSum(x + o * n, n);
                 return;
             }
-            For(outer, n, o => y[o] = ReduceRow(op, x + o * n, n));
+            if (Serial(outer, n)) for (long o = 0; o < outer; o++) y[o] = ReduceRow(op, x + o * n, n);
+            else RowsInParallel(op, outer, n, x, y);
             return;
         }
 
         long blocks = (inner + ColumnBlock - 1) / ColumnBlock;
-        For(outer * blocks, n * Math.Min(inner, ColumnBlock), task =>
-        {
-            long o = task / blocks;
-            long c0 = task % blocks * ColumnBlock;
-            int len = (int)Math.Min(ColumnBlock, inner - c0);
-            ReduceColumns(op, x + o * n * inner + c0, n, inner, len, y + o * inner + c0);
-        });
+        if (Serial(outer * blocks, n * Math.Min(inner, ColumnBlock)))
+            for (long task = 0; task < outer * blocks; task++) ColumnBlockTask(op, task, blocks, n, inner, x, y);
+        else ColumnsInParallel(op, outer * blocks, blocks, n, inner, x, y);
     }
 
-    /// <summary>Runs body(0..count-1), in parallel when count * workPerItem is large.</summary>
-    private static void For(long count, long workPerItem, Action<long> body)
+    /// <summary>Whether <paramref name="count"/> items of <paramref name="workPerItem"/> are too little work to share out.</summary>
+    private static bool Serial(long count, long workPerItem) => count == 1 || count * workPerItem < ParallelWork;
+
+    // The parallel paths build their closures in methods of their own: a lambda capturing Run's parameters would be
+    // allocated on every call of Run, serial or not.
+    private static void RowsInParallel<T>(ReduceOp op, long outer, long n, T* x, T* y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => ManagedParallel.For(outer, o => y[o] = ReduceRow(op, x + o * n, n)); // inline when Runtime.Threads == 1
+
+    private static void ColumnsInParallel<T>(ReduceOp op, long tasks, long blocks, long n, long inner, T* x, T* y)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => ManagedParallel.For(tasks, task => ColumnBlockTask(op, task, blocks, n, inner, x, y));
+
+    private static void ColumnBlockTask<T>(ReduceOp op, long task, long blocks, long n, long inner, T* x, T* y)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (count == 1 || count * workPerItem < ParallelWork)
-        {
-            for (long i = 0; i < count; i++) body(i);
-            return;
-        }
-        ManagedParallel.For(count, body); // inline when Runtime.Threads == 1
+        long o = task / blocks;
+        long c0 = task % blocks * ColumnBlock;
+        int len = (int)Math.Min(ColumnBlock, inner - c0);
+        ReduceColumns(op, x + o * n * inner + c0, n, inner, len, y + o * inner + c0);
     }
 
     // ---- contiguous rows -------------------------------------------------------------------------------------
