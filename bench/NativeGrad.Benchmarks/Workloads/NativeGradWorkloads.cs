@@ -1,5 +1,6 @@
 using NativeGrad.Autograd;
 using NativeGrad.NN;
+using NativeGrad.Optim;
 
 namespace NativeGrad.Benchmarks.Workloads;
 
@@ -124,7 +125,7 @@ public sealed class MlpStep
 
     private readonly Tensor _x, _target;
     private readonly Tensor[] _params;
-    private readonly Tensor[] _scratch;
+    private readonly SGD _sgd;
 
     /// <summary>Random input [128, 784], random class targets, weights scaled like PyTorch's default init.</summary>
     public MlpStep()
@@ -146,7 +147,7 @@ public sealed class MlpStep
             }
         }
         _params = [.. ps];
-        _scratch = [.. _params.Select(p => Tensor.Zeros(p.Shape.ToArray(), DType.Float32))];
+        _sgd = new SGD(_params, lr: LearningRate);
     }
 
     /// <summary>The loss of the last step (for checking that training moves).</summary>
@@ -165,11 +166,8 @@ public sealed class MlpStep
         var loss = Functional.CrossEntropy(logits, _target);
         loss.Backward();
         if (recordLoss) LastLoss = loss.Item();
-        for (int i = 0; i < _params.Length; i++)
-        {
-            Sgd.Update(_params[i], _params[i].Grad!, _scratch[i], LearningRate);
-            _params[i].ZeroGrad();
-        }
+        _sgd.Step();
+        _sgd.ZeroGrad();
     }
 }
 

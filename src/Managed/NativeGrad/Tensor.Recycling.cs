@@ -22,10 +22,24 @@ public sealed partial class Tensor
     private static Tensor? Reuse(ThreadState state)
     {
         if (state.SpareTensors is not { Count: > 0 } spares) return null;
-        if (state.SparesGc != StoragePool.ObservedGcCount) { spares.Clear(); return null; }
+        if (state.SparesGc != StoragePool.ObservedGcCount && DropPromotedSpares(state)) return null;
         var t = spares.Pop();
         t._disposed = 0;
         return t;
+    }
+
+    /// <summary>
+    /// After a collection: a spare that outlived it is promoted, and were the tensor it becomes never disposed, only a
+    /// full collection would find it and the young storage it holds. So the spares are dropped when the program is
+    /// seen forgetting tensors (as the storage pool renews its objects); a program that disposes keeps them. Returns
+    /// whether they were dropped.
+    /// </summary>
+    private static bool DropPromotedSpares(ThreadState state)
+    {
+        state.SparesGc = StoragePool.ObservedGcCount;
+        if (!StoragePool.ForgottenRecently) return false;
+        state.SpareTensors?.Clear();
+        return true;
     }
 
     /// <summary>Called by Dispose: adds this object to the thread's spares when nothing internal can still reach it.</summary>
@@ -35,14 +49,7 @@ public sealed partial class Tensor
             || Volatile.Read(ref SavedCount) != 0 || Volatile.Read(ref EngineRun) != 0) return;
         if (TrackedBy is { } scope && !scope.TryRemoveNewest(this, state)) return;
         var spares = state.SpareTensors ??= new SlotList<Tensor>();
-        int observedGc = StoragePool.ObservedGcCount;
-        if (state.SparesGc != observedGc)
-        {
-            // A spare that outlived a collection is promoted: were the tensor it becomes never disposed, only a full
-            // collection would find it and the young storage it holds (the storage pool renews its objects for the same reason).
-            spares.Clear();
-            state.SparesGc = observedGc;
-        }
+        if (state.SparesGc != StoragePool.ObservedGcCount) DropPromotedSpares(state);
         if (spares.Count == MaxSpares) return;
         // A spare references nothing: its old storage object goes back to the pool and on to other tensors, which the
         // GC must be free to reclaim (and a graph must not stay alive through it).

@@ -399,6 +399,15 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Marks this tensor as the output of a recorded op.</summary>
+    /// <summary>Makes this tensor the output of a node just made for it, taking over the reference the node starts with.</summary>
+    internal void SetNewGradFn(BackwardNode node)
+    {
+        var old = _gradFn;
+        _gradFn = node;
+        OutputNr = 0;
+        if (old is not null) BackwardNode.Release(old, ThreadState.Current);
+    }
+
     internal void SetGradFn(BackwardNode? node, int outputNr = 0)
     {
         BackwardNode.Retain(node);

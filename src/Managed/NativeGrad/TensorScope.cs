@@ -80,10 +80,12 @@ public readonly struct TensorScope : IDisposable
     /// <summary>One open scope's state: its tensors and the scope it is nested in.</summary>
     internal sealed class Frame
     {
-        private Frame? _outer;
+        private Frame? _outer;              // the enclosing scope when this one opened, as that frame's use number:
+        private int _outerGeneration;       // frames are reused, so a link is valid only for that use
         private ThreadState _owner = null!; // the thread that opened the scope (it may be closed on another, after an await)
         internal readonly SlotList<Tensor> Tensors = new(); // struct slots: no covariance check per store; grown to a step's size once
         private bool _open;
+        private int _closedGeneration = -1; // the use that ended last (its links stay until the frame is reused)
 
         /// <summary>Which use of this frame is current (a handle of an earlier one finds it closed).</summary>
         internal int Generation;
@@ -94,6 +96,7 @@ public readonly struct TensorScope : IDisposable
         {
             _open = true;
             _outer = state.Scope;
+            _outerGeneration = _outer?.Generation ?? 0;
             _owner = state;
             state.Scope = this;
         }
@@ -114,7 +117,7 @@ public readonly struct TensorScope : IDisposable
             {
                 Tensors.RemoveAt(index);
                 tensor.TrackedBy = null;
-                if (_outer is { _open: true } outer)
+                if (OpenOuter() is { } outer)
                 {
                     outer.Tensors.Add(tensor);
                     tensor.TrackedBy = outer;
@@ -123,12 +126,30 @@ public readonly struct TensorScope : IDisposable
             return tensor;
         }
 
+        /// <summary>
+        /// The nearest enclosing scope still open: scopes closed out of order (an outer one before this) are skipped by
+        /// their links while their frames are not reused; past a reused frame the chain is unknown, and nothing is open.
+        /// </summary>
+        private Frame? OpenOuter()
+        {
+            var frame = _outer;
+            int generation = _outerGeneration;
+            while (frame is not null)
+            {
+                if (frame._open && frame.Generation == generation) return frame;
+                if (frame._open || frame._closedGeneration != generation) return null; // reused since
+                generation = frame._outerGeneration;
+                frame = frame._outer;
+            }
+            return null;
+        }
+
         internal void Dispose()
         {
             if (!_open) return;
             _open = false;
             var state = ThreadState.Current;
-            if (_owner.Scope == this) _owner.Scope = _outer; // also when closed on another thread: the opener must not keep a closed scope
+            if (_owner.Scope == this) _owner.Scope = OpenOuter(); // also when closed on another thread: the opener must not keep a closed scope
             for (int i = 0; i < Tensors.Count; i++) // in creation order
             {
                 var t = Tensors[i];
@@ -136,9 +157,8 @@ public readonly struct TensorScope : IDisposable
                 t.Dispose(state);
             }
             Tensors.Clear();
+            _closedGeneration = Generation;
             Generation++; // handles of this use see a closed scope from here on
-            _outer = null;
-            _owner = null!;
             var spares = state.SpareScopeFrames ??= new SlotList<Frame>();
             if (Tensors.Capacity <= 4096 && spares.Count < 16) spares.Add(this); // reused by a next scope on this thread
         }

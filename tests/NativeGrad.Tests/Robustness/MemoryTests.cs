@@ -121,12 +121,16 @@ public class MemoryTests
     public void PooledStorageObjectsAreRenewedAfterACollectionSoForgottenTensorsStayYoung()
     {
         // A pooled storage object that survived a collection is promoted; were it handed to a tensor nobody
-        // disposes, only a full collection would find it (a no-Dispose soak grew to 7 GB that way). The pool gives
-        // such an object's buffer a new object within 64 rents of the collection.
+        // disposes, only a full collection would find it (a no-Dispose soak grew to 7 GB that way). When the program
+        // is seen forgetting tensors, the pool gives such an object's buffer a new object within 64 rents of the
+        // collection. (A program that disposes everything keeps its objects: TensorRecyclingTests' training step.)
+        ForgetATensor();
         var t = Tensor.Zeros(16);
         var before = t.Storage;
         t.Dispose();
         GC.Collect();
+        GC.WaitForPendingFinalizers(); // the finalizer finds the forgotten tensor's storage
+        Assert.True(NativeGrad.Storage.StoragePool.ForgottenRecently);
         Assert.NotEqual(0, GC.GetGeneration(before));
         Tensor? u = null;
         for (int i = 0; i < 200; i++)
@@ -138,6 +142,9 @@ public class MemoryTests
         Assert.Equal(0, GC.GetGeneration(u.Storage));
         Assert.All(u.ToArray<float>(), v => Assert.Equal(0f, v));
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForgetATensor() => Tensor.Zeros(16);
 
     [Fact]
     public void RepeatedScopesReuseThePoolInsteadOfGrowingIt()

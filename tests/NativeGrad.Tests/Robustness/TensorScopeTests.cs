@@ -84,6 +84,28 @@ public class TensorScopeTests
     }
 
     [Fact]
+    public void ScopesClosedOutOfOrderHandTrackingBackToTheNearestOpenOne()
+    {
+        var a = Vec(1);
+        using var outer = Tensor.Scope();
+        var middle = Tensor.Scope();
+        var inner = Tensor.Scope();
+        middle.Dispose();                  // before the scope it encloses
+        var kept = inner.MoveToOuter(a + a); // middle is closed: the tensor joins the nearest open scope
+        Assert.Equal(1, outer.Count);
+        inner.Dispose();
+        using (var reuse = Tensor.Scope()) // takes a closed frame: must not be mistaken for the old links
+        {
+            Assert.Equal(0, reuse.Count);
+        }
+        var t = a * a;                     // tracked by the outer scope, the nearest one still open
+        Assert.Equal(2, outer.Count);
+        outer.Dispose();
+        Assert.True(t.IsDisposed);
+        Assert.True(kept.IsDisposed);
+    }
+
+    [Fact]
     public void OpeningAndClosingScopesAllocatesNothingOnceWarm()
     {
         for (int i = 0; i < 10; i++) { using var s = Tensor.Scope(); using var inner = Tensor.Scope(); }

@@ -29,6 +29,13 @@ public abstract partial class BackwardNode
         return this;
     }
 
+    /// <summary>Whether one of this node's edges goes to <paramref name="node"/> (and so holds a counted reference to it).</summary>
+    internal bool HasEdgeTo(BackwardNode node)
+    {
+        foreach (var edge in Next) if (ReferenceEquals(edge.Node, node)) return true;
+        return false;
+    }
+
     /// <summary>Counts a new reference to <paramref name="node"/>.</summary>
     internal static void Retain(BackwardNode? node)
     {
@@ -42,12 +49,16 @@ public abstract partial class BackwardNode
     internal static void Release(BackwardNode? node, ThreadState state)
     {
         if (node is not { Recyclable: true } || Interlocked.Decrement(ref node._refs) != 0) return;
-        var queue = state.ReleasedNodes;
-        queue.Add(node);
-        if (state.RecyclingNodes) return; // the loop below, further up this thread's stack, takes it
+        if (state.RecyclingNodes)
+        {
+            state.ReleasedNodes.Add(node); // the loop below, further up this thread's stack, takes it
+            return;
+        }
         state.RecyclingNodes = true;
         try
         {
+            node.Recycle(state);
+            var queue = state.ReleasedNodes;
             while (queue.Count > 0) queue.Pop().Recycle(state);
         }
         finally
@@ -58,9 +69,11 @@ public abstract partial class BackwardNode
 
     private void Recycle(ThreadState state)
     {
-        // A pinned or hooked node, or one a backward pass holds (its EngineRun is set), is left to the GC. -1 marks a
-        // node in the pool, which no pass may claim.
-        if (_pinned || HasHooks || Interlocked.CompareExchange(ref EngineRun, -1, 0) != 0) return;
+        // A pinned node (user code saw it, or it has hooks: registering one pins), or one a backward pass holds (its
+        // EngineRun is set), is left to the GC. No pass can claim it meanwhile: a pass reaches nodes only through
+        // counted references, and there are none. -1 marks a node in the pool.
+        if (_pinned || EngineRun != 0) return;
+        EngineRun = -1;
         ReleaseSavedTensors(state);
         foreach (var edge in Next) Release(edge.Node, state);
         EngineGrads = null;
@@ -70,10 +83,13 @@ public abstract partial class BackwardNode
     /// <summary>Clears the node and puts it in its thread's pool (for kinds that are <see cref="Recyclable"/>).</summary>
     private protected virtual void Reset(ThreadState state) { }
 
-    /// <summary>Takes a node out of a pool for a new op (its edges retained by the caller, then <see cref="Begin"/>).</summary>
+    /// <summary>
+    /// Takes a node out of a pool, or readies a new one, for a new op: it starts with one reference, which the op's
+    /// result takes over (<see cref="Tensor.SetNewGradFn"/>); its edges are retained by the caller, then <see cref="Begin"/>.
+    /// </summary>
     private protected void Revive()
     {
-        _refs = 0;
-        Volatile.Write(ref EngineRun, 0);
+        _refs = 1;
+        EngineRun = 0;
     }
 }

@@ -59,6 +59,9 @@ internal static class Engine
         public bool OnNodes;
         public int RunId;
 
+        /// <summary>True when the pass holds counted references to its roots (see VisitHoldingRoots).</summary>
+        public bool RootsRetained;
+
         /// <summary>Takes the gradients that flowed into <paramref name="node"/> (null: none).</summary>
         public Tensor?[]? TakeGrads(BackwardNode node)
         {
@@ -168,8 +171,6 @@ internal static class Engine
         // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
         var scratch = state.IdleEngineScratch ?? new Scratch();
         state.IdleEngineScratch = null;
-        // The pass holds the graph by its roots: a hook disposing a root tensor must not recycle nodes about to run.
-        foreach (var edge in rootEdges) BackwardNode.Retain(edge.Node);
         try
         {
             return Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
@@ -179,7 +180,11 @@ internal static class Engine
             bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
             scratch.Clear();
             if (!huge) state.IdleEngineScratch = scratch;
-            foreach (var edge in rootEdges) BackwardNode.Release(edge.Node, state);
+            if (scratch.RootsRetained)
+            {
+                scratch.RootsRetained = false;
+                foreach (var edge in rootEdges) BackwardNode.Release(edge.Node, state);
+            }
         }
     }
 
@@ -263,7 +268,7 @@ internal static class Engine
     /// </summary>
     private static void Order(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
     {
-        bool olderEdges = Claim(scratch, rootEdges) ?? Visit(scratch, rootEdges);
+        bool olderEdges = Claim(scratch, rootEdges) ?? VisitHoldingRoots(scratch, rootEdges);
         if (olderEdges) SortLatestFirst(scratch.Nodes.Slots);
         else KahnOrder(scratch);
     }
@@ -315,6 +320,17 @@ internal static class Engine
         scratch.Unclaim();
         scratch.Nodes.Clear();
         return null;
+    }
+
+    /// <summary>
+    /// <see cref="Visit"/>, with a counted reference to each root for the pass. Claimed nodes are never recycled (a hook
+    /// disposing a root tensor cannot free nodes about to run); nodes this pass could not claim are held through its roots.
+    /// </summary>
+    private static bool VisitHoldingRoots(Scratch scratch, ReadOnlySpan<GradientEdge> rootEdges)
+    {
+        foreach (var edge in rootEdges) BackwardNode.Retain(edge.Node);
+        scratch.RootsRetained = true;
+        return Visit(scratch, rootEdges);
     }
 
     /// <summary>The same walk with a visited set (the gradient slots then live in <c>scratch.Buffers</c>).</summary>

@@ -75,20 +75,26 @@ internal readonly struct InputGrads
 internal sealed class GradArrayPool
 {
     private const int MaxLength = 4, MaxPerLength = 64;
-    private readonly Stack<Tensor?[]>[] _spares = [new(), new(), new(), new()];
+    private readonly Tensor?[][][] _spares = [new Tensor?[MaxPerLength][], new Tensor?[MaxPerLength][], new Tensor?[MaxPerLength][], new Tensor?[MaxPerLength][]];
+    private readonly int[] _counts = new int[MaxLength];
 
     public Tensor?[] Rent(int length)
     {
-        if (length is > 0 and <= MaxLength && _spares[length - 1].TryPop(out var spare)) return spare;
+        if (length is > 0 and <= MaxLength)
+        {
+            ref int count = ref _counts[length - 1];
+            if (count > 0) return _spares[length - 1][--count];
+            return new Tensor?[length];
+        }
         return length == 0 ? [] : new Tensor?[length];
     }
 
     public void Return(Tensor?[] array)
     {
         if (array.Length is 0 or > MaxLength) return;
-        var spares = _spares[array.Length - 1];
-        if (spares.Count >= MaxPerLength) return;
-        Array.Clear(array);
-        spares.Push(array);
+        ref int count = ref _counts[array.Length - 1];
+        if (count == MaxPerLength) return;
+        for (int i = 0; i < array.Length; i++) array[i] = null;
+        _spares[array.Length - 1][count++] = array;
     }
 }

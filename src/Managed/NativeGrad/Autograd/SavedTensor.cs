@@ -24,7 +24,10 @@ internal struct SavedTensor
 
     /// <param name="tensor">The tensor to save.</param>
     /// <param name="opName">The saving op, for error messages.</param>
-    /// <param name="owner">The saving node: saving its own output counts no reference (the node would keep itself alive).</param>
+    /// <param name="owner">
+    /// The saving node: saving its own output counts no reference (the node would keep itself alive), nor does saving
+    /// an input, whose node the owner's edge already holds for as long as this saved tensor exists.
+    /// </param>
     public SavedTensor(Tensor tensor, string opName, BackwardNode? owner = null)
     {
         if (tensor.IsInference && !GradMode.IsInference)
@@ -37,7 +40,7 @@ internal struct SavedTensor
         Interlocked.Increment(ref tensor.SavedCount); // never recycled while saved
         _held = tensor.Storage;
         _gradFn = tensor.GradFnNode;
-        _countsGradFn = _gradFn is not null && !ReferenceEquals(_gradFn, owner);
+        _countsGradFn = _gradFn is not null && !ReferenceEquals(_gradFn, owner) && !(owner?.HasEdgeTo(_gradFn) ?? false);
         if (_countsGradFn) BackwardNode.Retain(_gradFn);
         _outputNr = tensor.OutputNr;
         _requiresGrad = tensor.LeafRequiresGrad;

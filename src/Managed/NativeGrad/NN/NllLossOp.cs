@@ -39,7 +39,11 @@ internal static class NllLossOp
                 node = spares.Pop();
                 node.Revive();
             }
-            else node = new Node();
+            else
+            {
+                node = new Node();
+                node.Revive();
+            }
             node.Next[0] = edge;
             Retain(edge.Node);
             node.Begin(name);
@@ -96,7 +100,7 @@ internal static class NllLossOp
         var spec = new Spec(t, w, ignoreIndex, reduction, n, classes, inner, total, shape, reduction == Reduction.None ? target.ShapeArray : [], input.DType);
         var result = Compute(input, spec, pick: true);
         if (Graph.IsRecording(input))
-            result.SetGradFn(Node.Create(shape.Length > 2 ? "NllLoss2DBackward0" : "NllLossBackward0", input.GradientEdge(), spec, ofBackward: false));
+            result.SetNewGradFn(Node.Create(shape.Length > 2 ? "NllLoss2DBackward0" : "NllLossBackward0", input.GradientEdge(), spec, ofBackward: false));
         return result;
     }
 
@@ -120,7 +124,7 @@ internal static class NllLossOp
     private static Tensor Pick(Tensor gg, in Spec spec)
     {
         var result = Compute(gg, spec, pick: true);
-        if (Graph.IsRecording(gg)) result.SetGradFn(Node.Create("NllLossBackward0", gg.GradientEdge(), spec, ofBackward: false));
+        if (Graph.IsRecording(gg)) result.SetNewGradFn(Node.Create("NllLossBackward0", gg.GradientEdge(), spec, ofBackward: false));
         return result;
     }
 
@@ -128,7 +132,7 @@ internal static class NllLossOp
     private static Tensor Scatter(Tensor g, in Spec spec)
     {
         var result = Compute(g, spec, pick: false);
-        if (Graph.IsRecording(g)) result.SetGradFn(Node.Create("NllLossBackwardBackward0", g.GradientEdge(), spec, ofBackward: true));
+        if (Graph.IsRecording(g)) result.SetNewGradFn(Node.Create("NllLossBackwardBackward0", g.GradientEdge(), spec, ofBackward: true));
         return result;
     }
 

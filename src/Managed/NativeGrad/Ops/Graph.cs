@@ -40,7 +40,7 @@ internal static class Graph
             if (inputs[i] is { } input) node.SetInput(i, input.GradientEdge(), new InputMeta(input.ShapeArray, input.DType));
         }
         node.Start(name, backward, scalar);
-        result.SetGradFn(node);
+        result.SetNewGradFn(node);
         var savedTensors = node.SavedTensors;
         for (int i = 0; i < saved.Length; i++) savedTensors[i] = new SavedTensor(saved[i] ?? throw new ArgumentNullException(nameof(saved)), name, node);
         return result;

@@ -66,6 +66,17 @@ internal static class StoragePool
 
     private static void ObserveGc() => Volatile.Write(ref _observedGcCount, GC.CollectionCount(0));
 
+    private static int _forgottenAtGc = int.MinValue / 2; // the gen0 count when the finalizer last found a forgotten storage
+
+    /// <summary>
+    /// Whether the GC found storage of never-disposed tensors within the last two gen0 collections. Only then are
+    /// promoted objects a risk worth an allocation (see <see cref="Rent"/>): a program that disposes everything keeps
+    /// its pooled objects, and its tensors' objects, across collections and allocates nothing, also after a collection.
+    /// </summary>
+    internal static bool ForgottenRecently => GC.CollectionCount(0) - Volatile.Read(ref _forgottenAtGc) <= 2;
+
+    private static void NoteForgotten() => Volatile.Write(ref _forgottenAtGc, GC.CollectionCount(0));
+
 
     private static SharedClass[] CreateShared()
     {
@@ -208,8 +219,8 @@ internal static class StoragePool
             // A pooled object that outlived a collection is promoted: if the tensor it goes to now were never
             // disposed, only a gen1/gen2 collection would find it (and with it a pinned buffer), so a forgetful
             // program would grow to gigabytes between full collections. Give its buffer a new object instead: one
-            // allocation per pooled storage per gen0 collection.
-            if (storage.BornAtGc != ObservedGcCount) storage = storage.Renewed();
+            // allocation per pooled storage per gen0 collection, while the program is seen forgetting tensors.
+            if (storage.BornAtGc != ObservedGcCount && ForgottenRecently) storage = storage.Renewed();
         }
         storage.ByteLength = bytes;
         cache.Counters.Count(storage, +1);
@@ -264,6 +275,7 @@ internal static class StoragePool
     /// <summary>A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is the finalizer thread).</summary>
     public static void ReturnFromFinalizer(TensorStorage storage)
     {
+        NoteForgotten();
         MyCache().Counters.Count(storage, -1);
         GC.ReRegisterForFinalize(storage); // it ran, so it left the finalization queue; back in the pool it must be registered again
         if (storage.SizeClass >= 0) ReturnShared(storage);
@@ -272,6 +284,7 @@ internal static class StoragePool
     /// <summary>A storage collected while a kernel call may still use its array: the array is left to the GC; the bytes are no longer live.</summary>
     public static void Forget(TensorStorage storage)
     {
+        NoteForgotten();
         MyCache().Counters.Count(storage, -1);
     }
 
