@@ -159,7 +159,22 @@ public sealed partial class Tensor : IDisposable
     /// <inheritdoc cref="Dispose()"/>
     internal void Dispose(ThreadState state)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (ReleaseResources(state) && Runtime.RecycleTensors) Recycle(state);
+    }
+
+    /// <summary>
+    /// Disposes a tensor that only NativeGrad ever referenced (a gradient or temporary of a backward pass), and lets
+    /// its object live again whatever <see cref="Runtime.RecycleTensors"/> says: no user reference can meet it.
+    /// </summary>
+    internal void DisposeInternal(ThreadState state)
+    {
+        if (ReleaseResources(state)) Recycle(state);
+    }
+
+    /// <summary>Gives back the storage, the graph node and the gradient, once; false when already disposed.</summary>
+    private bool ReleaseResources(ThreadState state)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return false;
         Storage.Release(state);
         if (_gradFn is { } gradFn)
         {
@@ -169,7 +184,7 @@ public sealed partial class Tensor : IDisposable
         }
         // The accumulated gradient belongs to this tensor (backward takes it out of any scope), so it goes too.
         if (_grad is not null) Interlocked.Exchange(ref _grad, null)?.Dispose(state);
-        if (Runtime.RecycleTensors) Recycle(state);
+        return true;
     }
 
     // ---------------- autograd ----------------
@@ -294,7 +309,7 @@ public sealed partial class Tensor : IDisposable
     {
         ThrowIfDisposed();
         var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
-        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph);
+        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph, rootGradIsOurs: gradient is null);
         else Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
     }
 

@@ -144,6 +144,49 @@ public readonly struct TensorScope : IDisposable
             return null;
         }
 
+        /// <summary>Opens a frame for a backward pass: the tensors the pass creates are tracked by it, not by the caller's scope.</summary>
+        internal static Frame OpenForPass(ThreadState state)
+        {
+            var frame = state.SpareScopeFrames is { Count: > 0 } spares ? spares.Pop() : new Frame();
+            frame.Open(state);
+            return frame;
+        }
+
+        /// <summary>
+        /// Closes a backward pass's frame. With <paramref name="dispose"/> (the pass ran no user code and kept no graph),
+        /// every tensor the pass created and nobody took (a leaf's .Grad is untracked when stored) is disposed and its
+        /// object recycled, except the gradients returned to the caller (<paramref name="kept"/>); otherwise all of them
+        /// join the caller's scope, as any tensor created there would.
+        /// </summary>
+        internal void CloseForPass(ThreadState state, bool dispose, Tensor?[]? kept)
+        {
+            if (!_open) return;
+            _open = false;
+            if (_owner.Scope == this) _owner.Scope = OpenOuter();
+            var outer = OpenOuter();
+            for (int i = 0; i < Tensors.Count; i++)
+            {
+                var t = Tensors[i];
+                if (t.TrackedBy != this) continue;
+                t.TrackedBy = null;
+                if (t.IsDisposed) continue;
+                if (dispose && !Contains(kept, t)) t.DisposeInternal(state);
+                else if (outer is not null)
+                {
+                    outer.Tensors.Add(t);
+                    t.TrackedBy = outer;
+                }
+            }
+            Close(state);
+        }
+
+        private static bool Contains(Tensor?[]? tensors, Tensor t)
+        {
+            if (tensors is null) return false;
+            foreach (var k in tensors) if (ReferenceEquals(k, t)) return true;
+            return false;
+        }
+
         internal void Dispose()
         {
             if (!_open) return;
@@ -156,6 +199,11 @@ public readonly struct TensorScope : IDisposable
                 if (t.TrackedBy == this) t.TrackedBy = null;
                 t.Dispose(state);
             }
+            Close(state);
+        }
+
+        private void Close(ThreadState state)
+        {
             Tensors.Clear();
             _closedGeneration = Generation;
             Generation++; // handles of this use see a closed scope from here on

@@ -146,6 +146,49 @@ public class MemoryTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForgetATensor() => Tensor.Zeros(16);
 
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void ABackwardPassAllocatesNothingOnceWarm(BackendKind backend)
+    {
+        // Without Runtime.RecycleTensors. The tensors a pass creates are the engine's (the leaves' .Grad excepted, and
+        // once those exist later passes add into them): disposed at the end of the pass, their objects reused by the next.
+        using var _ = Backends.Use(backend);
+        Assert.False(Runtime.RecycleTensors);
+        var gen = new Generator(4);
+        var x = Tensor.Randn([8, 4], DType.Float32, gen);
+        var target = Tensor.FromArray(new long[] { 0, 1, 2, 3, 0, 1, 2, 3 });
+        var p = Parameters(gen);
+        var w3 = Tensor.Randn([4, 3], DType.Float32, gen, requiresGrad: true);
+        var h = Functional.Linear(x, p[0], p[1]).Relu();
+        var logits = Functional.Linear(Functional.Linear(h, p[2], p[3]), w3);
+        var loss = Functional.CrossEntropy(logits, target);
+        for (int i = 0; i < 50; i++) loss.Backward(retainGraph: true);
+        SettledBaseline();
+        for (int i = 0; i < 3; i++) GC.Collect(); // (collections that find no forgotten tensor keep the spares)
+        for (int i = 0; i < 10; i++) loss.Backward(retainGraph: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) loss.Backward(retainGraph: true);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(12, w3.Grad!.NumElements);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Both), MemberType = typeof(Backends))]
+    public void TheLiveBytesOfAPassAreItsLeavesGradsOnly(BackendKind backend)
+    {
+        using var _ = Backends.Use(backend);
+        var gen = new Generator(9);
+        var x = Tensor.Randn([16, 8], DType.Float64, gen);
+        var w = Tensor.Randn([4, 8], DType.Float64, gen, requiresGrad: true);
+        var b = Tensor.Zeros([4], DType.Float64, requiresGrad: true);
+        var loss = Functional.Linear(x, w, b).Tanh().Sum();
+        long before = Diagnostics.LiveBytes;
+        loss.Backward();                 // no scope: the temporaries would have waited for the GC
+        long grads = (w.NumElements + b.NumElements) * sizeof(double);
+        long live = Diagnostics.LiveBytes - before;
+        Assert.True(live >= grads && live <= grads + 256, $"{live} bytes still live after backward; the leaves' grads take {grads}");
+    }
+
     [Fact]
     public void RepeatedScopesReuseThePoolInsteadOfGrowingIt()
     {

@@ -12,6 +12,9 @@ internal sealed class AccumulateGrad : BackwardNode
 
     public Tensor? Variable => _variable.TryGetTarget(out var t) ? t : null;
 
+    /// <summary>Whether user code runs after an accumulation (post-accumulate-grad hooks on the leaf).</summary>
+    internal bool HasPostAccumulateHooks => Variable?.HasPostAccumulateHooks ?? false;
+
     internal override Tensor?[] Apply(Tensor?[] gradOutputs) => [];
 
     /// <summary>PyTorch's accumulation: the first gradient is stored (a copy, unless building a graph), later ones added.</summary>

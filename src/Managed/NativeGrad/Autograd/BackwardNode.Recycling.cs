@@ -14,7 +14,7 @@ public abstract partial class BackwardNode
     private int _refs;
 
     /// <summary>Whether this kind of node lives again once unreferenced (built-in ops' nodes).</summary>
-    private protected readonly bool Recyclable;
+    internal readonly bool Recyclable;
 
     /// <summary>True when <see cref="Apply"/> returns an array from the thread's <see cref="GradArrayPool"/> (recyclable kinds do), which the engine gives back.</summary>
     internal bool PooledGradients => Recyclable;

@@ -59,6 +59,9 @@ internal static class Engine
         public bool OnNodes;
         public int RunId;
 
+        /// <summary>True once user code ran in the pass (a hook, a custom function's backward) and may keep its tensors.</summary>
+        public bool UserCodeRan;
+
         /// <summary>True when the pass holds counted references to its roots (see VisitHoldingRoots).</summary>
         public bool RootsRetained;
 
@@ -103,6 +106,7 @@ internal static class Engine
 
         public void Clear()
         {
+            UserCodeRan = false;
             Unclaim();
             Nodes.Clear();
             ReleaseTensors();
@@ -123,12 +127,18 @@ internal static class Engine
     private static int _nextRunId;
 
     /// <summary><see cref="Tensor.Backward"/> without inputs: one root, gradients accumulated into the leaves.</summary>
-    public static void Backward(Tensor root, Tensor rootGrad, bool retainGraph, bool createGraph)
+    /// <param name="root">The tensor to differentiate.</param>
+    /// <param name="rootGrad">Its incoming gradient.</param>
+    /// <param name="retainGraph">Keep saved tensors for another backward.</param>
+    /// <param name="createGraph">Record the backward computation itself.</param>
+    /// <param name="rootGradIsOurs">True when NativeGrad made <paramref name="rootGrad"/> (the implicit 1 of a scalar): it goes back with the pass's temporaries.</param>
+    public static void Backward(Tensor root, Tensor rootGrad, bool retainGraph, bool createGraph, bool rootGradIsOurs)
     {
         if (!root.RequiresGrad)
             throw new InvalidOperationException("element 0 of tensors does not require grad and does not have a grad_fn");
         var edge = root.GradientEdge();
-        Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, null, accumulate: true);
+        Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, null, accumulate: true,
+            rootGradIsOurs);
     }
 
     /// <param name="roots">The tensors to differentiate.</param>
@@ -161,24 +171,37 @@ internal static class Engine
                 list.Add((edge.InputNr, i));
             }
         }
-        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate, rootGradsAreOurs: false);
     }
 
     private static Tensor?[]? Run(ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph,
-                                  Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
+                                  Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate,
+                                  bool rootGradsAreOurs)
     {
         var state = ThreadState.Current;
         // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
         var scratch = state.IdleEngineScratch ?? new Scratch();
         state.IdleEngineScratch = null;
+        // The gradients and temporaries the pass creates are tracked by a frame of its own. When only NativeGrad's own
+        // code saw them (no hook, no custom function, no graph of the backward kept), they go back at the end of the
+        // pass, objects included, so a steady backward allocates nothing; otherwise they join the caller's scope.
+        var frame = TensorScope.Frame.OpenForPass(state);
+        Tensor?[]? results = null;
+        bool completed = false;
         try
         {
-            return Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+            results = Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+            completed = true;
+            return results;
         }
         finally
         {
+            bool disposeTemporaries = completed && !createGraph && !scratch.UserCodeRan && !AnomalyMode.IsEnabled;
             bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
-            scratch.Clear();
+            scratch.Clear(); // gives back the tensors it claimed first: a claimed tensor is never recycled
+            frame.CloseForPass(state, disposeTemporaries, results);
+            if (disposeTemporaries && rootGradsAreOurs)
+                foreach (var g in rootGrads) g.DisposeInternal(state); // (made before the pass, so in the caller's scope: its newest)
             if (!huge) state.IdleEngineScratch = scratch;
             if (scratch.RootsRetained)
             {
@@ -210,6 +233,7 @@ internal static class Engine
             if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
             bool hooked = node.HasHooks;
             if (hooked) foreach (var g in grads) if (g is not null) scratch.Hold(g, shared: true);
+            if (hooked || !(node.Recyclable || node is AccumulateGrad { HasPostAccumulateHooks: false })) scratch.UserCodeRan = true;
             grads = node.RunTensorHooks(grads);
 
             if (captures is not null && captures.TryGetValue(node, out var wanted))
@@ -232,7 +256,11 @@ internal static class Engine
             }
 
             var inputGrads = node.Run(grads);
-            if (node.HasHooks) foreach (var g in inputGrads) if (g is not null) scratch.Hold(g, shared: true);
+            if (node.HasHooks)
+            {
+                scratch.UserCodeRan = true; // (a hook may register hooks)
+                foreach (var g in inputGrads) if (g is not null) scratch.Hold(g, shared: true);
+            }
             if (AnomalyMode.IsEnabled) AnomalyMode.Check(node, inputGrads);
             if (!retainGraph) node.ReleaseSavedTensors(state);
             var next = node.Next;
