@@ -2,15 +2,17 @@ namespace NativeGrad.Autograd;
 
 // Nodes living again. A built-in op's node (FunctionNode) is referenced from inside NativeGrad only: by the tensors
 // it produced (their grad_fn), by the edges of the nodes that consumed them, by saved tensors of other nodes, and by
-// a backward pass while it runs. Each of those references is counted; when the count returns to zero (the tensors were
-// disposed and their consumers recycled), nothing can reach the node any more: it gives back what it saved, lets go
+// a backward pass while it runs. The first three are counted; a pass claims the nodes it runs (their EngineRun), and
+// a claimed node is never recycled (a pass that cannot claim its graph holds its roots by a counted reference
+// instead). When the count returns to zero (the tensors were disposed and their consumers recycled), nothing can
+// reach the node any more: it gives back what it saved, lets go
 // of its own edges (which may free its inputs' nodes in turn) and waits in its thread's pool for the next op of the
 // same arity, so a steady training step allocates no nodes. A node that user code has seen (Tensor.GradFn,
 // NextFunctions, a hook) is pinned and never recycled; a node whose tensors are dropped without Dispose is simply
 // collected by the GC, as before.
 public abstract partial class BackwardNode
 {
-    /// <summary>The counted references (tensors, other nodes' edges and saved tensors, running backward passes).</summary>
+    /// <summary>The counted references: tensors' grad_fn, other nodes' edges and saved tensors, a pass's roots on its dictionary path.</summary>
     private int _refs;
 
     /// <summary>Whether this kind of node lives again once unreferenced (built-in ops' nodes).</summary>
