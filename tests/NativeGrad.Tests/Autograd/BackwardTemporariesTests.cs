@@ -51,6 +51,18 @@ public class BackwardTemporariesTests
         Assert.Equal(new[] { 18.0, 36.0 }, x.Grad!.ToArray<double>());
     }
 
+    [Fact]
+    public void ATensorAPostAccumulateHookMadeStaysAlive()
+    {
+        var x = Leaf(1, 2);
+        Tensor? made = null;
+        x.RegisterPostAccumulateGradHook(leaf => made = leaf.Grad! * 2.0);
+        (x * x).Sum().Backward();
+        (x * x).Sum().Backward(inputs: [x]); // the capture path too
+        Assert.False(made!.IsDisposed);
+        Assert.Equal(new[] { 8.0, 16.0 }, made.ToArray<double>());
+    }
+
     private sealed class Stash : Function
     {
         public Tensor? Kept;

@@ -12,9 +12,6 @@ internal sealed class AccumulateGrad : BackwardNode
 
     public Tensor? Variable => _variable.TryGetTarget(out var t) ? t : null;
 
-    /// <summary>Whether user code runs after an accumulation (post-accumulate-grad hooks on the leaf).</summary>
-    internal bool HasPostAccumulateHooks => Variable?.HasPostAccumulateHooks ?? false;
-
     internal override Tensor?[] Apply(Tensor?[] gradOutputs) => [];
 
     /// <summary>PyTorch's accumulation: the first gradient is stored (a copy, unless building a graph), later ones added.</summary>
@@ -25,10 +22,11 @@ internal sealed class AccumulateGrad : BackwardNode
     /// seen by a hook): then it can become <see cref="Tensor.Grad"/> itself, without a copy, when its storage is its own.
     /// </param>
     /// <param name="state">This thread's state.</param>
-    internal void Accumulate(Tensor grad, bool createGraph, bool exclusive, ThreadState state)
+    /// <returns>Whether user code ran (the leaf's post-accumulate-grad hooks).</returns>
+    internal bool Accumulate(Tensor grad, bool createGraph, bool exclusive, ThreadState state)
     {
         var variable = Variable;
-        if (variable is null) return;
+        if (variable is null) return false;
         var existing = variable.Grad;
         if (existing is null)
         {
@@ -47,6 +45,8 @@ internal sealed class AccumulateGrad : BackwardNode
         {
             using (GradMode.NoGrad(state)) existing.AddInPlaceUnchecked(grad);
         }
-        if (variable.HasPostAccumulateHooks) foreach (var hook in variable.PostAccumulateHooks()) hook(variable);
+        if (!variable.HasPostAccumulateHooks) return false;
+        foreach (var hook in variable.PostAccumulateHooks()) hook(variable);
+        return true;
     }
 }

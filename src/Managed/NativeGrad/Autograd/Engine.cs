@@ -233,20 +233,21 @@ internal static class Engine
             if (scratch.TakeGrads(node) is not { } grads) continue; // nothing flowed into it
             bool hooked = node.HasHooks;
             if (hooked) foreach (var g in grads) if (g is not null) scratch.Hold(g, shared: true);
-            if (hooked || !(node.Recyclable || node is AccumulateGrad { HasPostAccumulateHooks: false })) scratch.UserCodeRan = true;
+            if (hooked || !(node.Recyclable || node is AccumulateGrad)) scratch.UserCodeRan = true; // (a leaf's post-accumulate hooks: below)
             grads = node.RunTensorHooks(grads);
 
             if (captures is not null && captures.TryGetValue(node, out var wanted))
             {
                 foreach (var (inputNr, index) in wanted)
                 {
-                    if (accumulate) { if (node is AccumulateGrad leaf && grads[inputNr] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state); }
-                    else results![index] = grads[inputNr];
+                    if (!accumulate) results![index] = grads[inputNr];
+                    else if (node is AccumulateGrad leaf && grads[inputNr] is { } g && leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state))
+                        scratch.UserCodeRan = true;
                 }
             }
             else if (node is AccumulateGrad leaf && accumulate && captures is null)
             {
-                if (grads[0] is { } g) leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state);
+                if (grads[0] is { } g && leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state)) scratch.UserCodeRan = true;
             }
 
             if (node is AccumulateGrad || (needed is not null && !needed.Contains(node)))

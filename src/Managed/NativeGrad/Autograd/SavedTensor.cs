@@ -78,9 +78,10 @@ internal struct SavedTensor
 
     public void Release(ThreadState state) // on the array element: `saved[i].Release(state)`
     {
-        if (Interlocked.Exchange(ref _original, null) is not { } original) return;
+        // A plain read first: a recycled node releases what its backward already released, and an exchange is an atomic.
+        if (Volatile.Read(ref _original) is null || Interlocked.Exchange(ref _original, null) is not { } original) return;
         Interlocked.Decrement(ref original.SavedCount);
-        Interlocked.Exchange(ref _alias, null)?.Dispose(state);
+        if (Volatile.Read(ref _alias) is not null) Interlocked.Exchange(ref _alias, null)?.Dispose(state);
         _held.Release(state);
         if (_countsGradFn) BackwardNode.Release(_gradFn, state);
     }

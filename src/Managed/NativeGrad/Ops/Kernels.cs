@@ -305,12 +305,13 @@ internal static unsafe class Kernels
 
     /// <summary>
     /// C = A B for A seen as [m, k] through strides (sa0, sa1) and B as [k, n] through (sb0, sb1), both from their
-    /// tensor's data pointer; the result is a new contiguous tensor of <paramref name="shape"/> (m * n elements). No
+    /// tensor's data pointer; the result is a new contiguous tensor of <paramref name="resultShape"/> (m * n elements). No
     /// view objects: vector-matrix, matrix-vector and dot products describe their operands by strides (a vector's
     /// missing dim has stride 0).
     /// </summary>
-    public static Tensor Gemm2D(Tensor a, long m, long k, long sa0, long sa1, Tensor b, long n, long sb0, long sb1, long[] shape)
+    public static Tensor Gemm2D(Tensor a, long m, long k, long sa0, long sa1, Tensor b, long n, long sb0, long sb1, ReadOnlySpan<long> resultShape)
     {
+        var shape = Shapes.Intern(resultShape); // the callers' shapes are spans on their stacks
         if (k == 0) return Full(shape, a.DType, 0);
         var state = ThreadState.Current;
         var result = Tensor.Empty(shape, a.DType, state); // beta = 0: the kernel writes every element without reading

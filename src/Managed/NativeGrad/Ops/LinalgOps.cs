@@ -154,7 +154,7 @@ public sealed partial class Tensor
     {
         (a, b) = PromotePair(a, b);
         return Kernels.Gemm2D(a, a.ShapeArray[0], a.ShapeArray[1], a.StridesArray[0], a.StridesArray[1],
-                              b, b.ShapeArray[1], b.StridesArray[0], b.StridesArray[1], Shapes.Intern([a.ShapeArray[0], b.ShapeArray[1]]));
+                              b, b.ShapeArray[1], b.StridesArray[0], b.StridesArray[1], [a.ShapeArray[0], b.ShapeArray[1]]);
     }
 
     private static (Tensor, Tensor) PromotePair(Tensor a, Tensor b)
