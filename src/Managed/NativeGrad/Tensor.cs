@@ -308,8 +308,13 @@ public sealed partial class Tensor : IDisposable
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false, Tensor[]? inputs = null)
     {
         ThrowIfDisposed();
+        if (inputs is null && gradient is null)
+        {
+            Engine.Backward(this, null, retainGraph || createGraph, createGraph);
+            return;
+        }
         var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
-        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph, rootGradIsOurs: gradient is null);
+        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph);
         else Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
     }
 

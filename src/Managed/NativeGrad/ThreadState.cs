@@ -40,6 +40,31 @@ internal sealed class ThreadState
 
     private Autograd.GradArrayPool? _gradArrays;
 
+    /// <summary>
+    /// The implicit gradient of a scalar root (a 1 of its dtype and shape), reused by this thread's backward passes;
+    /// outside every scope, held until a pass where user code ran drops it (see Engine.Backward).
+    /// </summary>
+    public Tensor RootOnes(Tensor root)
+    {
+        var ones = _rootOnes ??= new Tensor?[3];
+        ref var cached = ref ones[(int)root.DType];
+        if (cached is null || cached.IsDisposed || !Shapes.SameShape(cached.Shape, root.Shape))
+        {
+            var made = Autograd.Autograd.MakeRootGradient(root, null, 0); // (throws for a root of more than one element)
+            TensorScope.Untrack(made, this);
+            cached = made;
+        }
+        return cached;
+    }
+
+    /// <summary>Stops reusing <paramref name="ones"/> as the implicit root gradient (user code may hold it).</summary>
+    public void ForgetRootOnes(Tensor ones)
+    {
+        if (_rootOnes is { } cache && ReferenceEquals(cache[(int)ones.DType], ones)) cache[(int)ones.DType] = null;
+    }
+
+    private Tensor?[]? _rootOnes;
+
     /// <summary>Nodes that lost their last reference, waiting to be recycled (see BackwardNode.Recycling.cs).</summary>
     public SlotList<Autograd.BackwardNode> ReleasedNodes => _releasedNodes ??= new SlotList<Autograd.BackwardNode>();
 

@@ -63,6 +63,36 @@ public class BackwardTemporariesTests
         Assert.Equal(new[] { 8.0, 16.0 }, made.ToArray<double>());
     }
 
+    [Fact]
+    public void TheImplicitRootGradientAHookKeptIsNeverReusedOrChanged()
+    {
+        var x = Leaf(1, 2);
+        Tensor? root = null;
+        var loss = (x * x).Sum();
+        loss.RegisterHook(g => { root ??= g; return null; });
+        loss.Backward(retainGraph: true);
+        loss.Backward();
+        Assert.Equal(1.0, root!.Item());
+        Assert.False(root.IsDisposed);
+        var again = (x * 3.0).Sum();
+        Tensor? next = null;
+        again.RegisterHook(g => { next = g; return null; });
+        again.Backward();                // a fresh implicit 1, not the one the first hook kept
+        Assert.NotSame(root, next);
+        Assert.Equal(1.0, root.Item());
+        Assert.Equal(new[] { 7.0, 11.0 }, x.Grad!.ToArray<double>());
+    }
+
+    [Fact]
+    public void AScalarLeafsGradNeverSharesTheImplicitRootGradient()
+    {
+        var s = Tensor.Scalar(2.0, DType.Float64, requiresGrad: true);
+        s.Backward();                    // the root is the leaf itself: its grad is a copy of the implicit 1
+        s.Backward();                    // accumulated in place: must not write into the 1 the next pass uses
+        (s * 1.0).Backward();
+        Assert.Equal(3.0, s.Grad!.Item());
+    }
+
     private sealed class Stash : Function
     {
         public Tensor? Kept;

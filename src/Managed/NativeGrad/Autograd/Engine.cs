@@ -128,17 +128,25 @@ internal static class Engine
 
     /// <summary><see cref="Tensor.Backward"/> without inputs: one root, gradients accumulated into the leaves.</summary>
     /// <param name="root">The tensor to differentiate.</param>
-    /// <param name="rootGrad">Its incoming gradient.</param>
+    /// <param name="rootGrad">Its incoming gradient; null for the implicit 1 of a scalar.</param>
     /// <param name="retainGraph">Keep saved tensors for another backward.</param>
     /// <param name="createGraph">Record the backward computation itself.</param>
-    /// <param name="rootGradIsOurs">True when NativeGrad made <paramref name="rootGrad"/> (the implicit 1 of a scalar): it goes back with the pass's temporaries.</param>
-    public static void Backward(Tensor root, Tensor rootGrad, bool retainGraph, bool createGraph, bool rootGradIsOurs)
+    public static void Backward(Tensor root, Tensor? rootGrad, bool retainGraph, bool createGraph)
     {
         if (!root.RequiresGrad)
             throw new InvalidOperationException("element 0 of tensors does not require grad and does not have a grad_fn");
+        var state = ThreadState.Current;
+        bool cached = false;
+        if (rootGrad is null)
+        {
+            // The implicit 1: this thread's, reused by every pass that only NativeGrad's code sees (the pass holds it as
+            // the caller's, so it is never stolen into a .Grad; a pass where user code ran drops it, for the code may keep it).
+            cached = !createGraph && !GradMode.IsInference;
+            rootGrad = cached ? state.RootOnes(root) : Autograd.MakeRootGradient(root, null, 0);
+        }
         var edge = root.GradientEdge();
         Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, null, accumulate: true,
-            rootGradIsOurs);
+            cachedRoot: cached);
     }
 
     /// <param name="roots">The tensors to differentiate.</param>
@@ -171,12 +179,12 @@ internal static class Engine
                 list.Add((edge.InputNr, i));
             }
         }
-        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate, rootGradsAreOurs: false);
+        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate, cachedRoot: false);
     }
 
     private static Tensor?[]? Run(ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph,
                                   Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate,
-                                  bool rootGradsAreOurs)
+                                  bool cachedRoot)
     {
         var state = ThreadState.Current;
         // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
@@ -200,8 +208,7 @@ internal static class Engine
             bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
             scratch.Clear(); // gives back the tensors it claimed first: a claimed tensor is never recycled
             frame.CloseForPass(state, disposeTemporaries, results);
-            if (disposeTemporaries && rootGradsAreOurs)
-                foreach (var g in rootGrads) g.DisposeInternal(state); // (made before the pass, so in the caller's scope: its newest)
+            if (cachedRoot && !disposeTemporaries) state.ForgetRootOnes(rootGrads[0]); // user code may have kept it
             if (!huge) state.IdleEngineScratch = scratch;
             if (scratch.RootsRetained)
             {
