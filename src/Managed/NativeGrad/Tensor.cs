@@ -418,19 +418,19 @@ public sealed partial class Tensor : IDisposable
         return Storage.Hold(_storageGeneration);
     }
 
-    /// <summary>Marks this tensor as the output of a recorded op.</summary>
     /// <summary>Makes this tensor the output of a node just made for it, taking over the reference the node starts with.</summary>
-    internal void SetNewGradFn(BackwardNode node)
-    {
-        var old = _gradFn;
-        _gradFn = node;
-        OutputNr = 0;
-        if (old is not null) BackwardNode.Release(old, ThreadState.Current);
-    }
+    internal void SetNewGradFn(BackwardNode node) => ReplaceGradFn(node, 0);
 
+    /// <summary>Marks this tensor as output <paramref name="outputNr"/> of <paramref name="node"/> (null: a leaf), counting a new reference to it.</summary>
     internal void SetGradFn(BackwardNode? node, int outputNr = 0)
     {
         BackwardNode.Retain(node);
+        ReplaceGradFn(node, outputNr);
+    }
+
+    /// <summary>Stores a grad_fn whose reference is already counted, and drops the reference to the one it replaces.</summary>
+    private void ReplaceGradFn(BackwardNode? node, int outputNr)
+    {
         var old = _gradFn;
         _gradFn = node;
         OutputNr = outputNr;

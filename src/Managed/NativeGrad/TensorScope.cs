@@ -44,13 +44,7 @@ public readonly struct TensorScope : IDisposable
     public void Dispose() => Live?.Dispose();
 
     /// <summary>Opens a scope on this thread.</summary>
-    internal static TensorScope Open()
-    {
-        var state = ThreadState.Current;
-        var frame = state.SpareScopeFrames is { Count: > 0 } spares ? spares.Pop() : new Frame();
-        frame.Open(state);
-        return new TensorScope(frame);
-    }
+    internal static TensorScope Open() => new(Frame.Open(ThreadState.Current));
 
     internal static void Track(Tensor tensor) => Track(tensor, ThreadState.Current);
 
@@ -92,13 +86,19 @@ public readonly struct TensorScope : IDisposable
 
         internal int Count => Tensors.Count;
 
-        internal void Open(ThreadState state)
+        /// <summary>
+        /// Opens a frame (one this thread closed before, when it has one) as the thread's innermost scope: a user's
+        /// scope, or a backward pass's (the tensors the pass creates are tracked by it, not by the caller's scope).
+        /// </summary>
+        internal static Frame Open(ThreadState state)
         {
-            _open = true;
-            _outer = state.Scope;
-            _outerGeneration = _outer?.Generation ?? 0;
-            _owner = state;
-            state.Scope = this;
+            var frame = state.SpareScopeFrames is { Count: > 0 } spares ? spares.Pop() : new Frame();
+            frame._open = true;
+            frame._outer = state.Scope;
+            frame._outerGeneration = frame._outer?.Generation ?? 0;
+            frame._owner = state;
+            state.Scope = frame;
+            return frame;
         }
 
         /// <summary>Forgets <paramref name="tensor"/> when it is this thread's innermost scope's newest (a tensor recycled on Dispose must leave the list).</summary>
@@ -144,14 +144,6 @@ public readonly struct TensorScope : IDisposable
             return null;
         }
 
-        /// <summary>Opens a frame for a backward pass: the tensors the pass creates are tracked by it, not by the caller's scope.</summary>
-        internal static Frame OpenForPass(ThreadState state)
-        {
-            var frame = state.SpareScopeFrames is { Count: > 0 } spares ? spares.Pop() : new Frame();
-            frame.Open(state);
-            return frame;
-        }
-
         /// <summary>
         /// Closes a backward pass's frame. With <paramref name="dispose"/> (the pass ran no user code and kept no graph),
         /// every tensor the pass created and nobody took (a leaf's .Grad is untracked when stored) is disposed and its
@@ -160,10 +152,7 @@ public readonly struct TensorScope : IDisposable
         /// </summary>
         internal void CloseForPass(ThreadState state, bool dispose, Tensor?[]? kept)
         {
-            if (!_open) return;
-            _open = false;
-            if (_owner.Scope == this) _owner.Scope = OpenOuter();
-            var outer = OpenOuter();
+            if (!TryUnlink(out var outer)) return;
             for (int i = 0; i < Tensors.Count; i++)
             {
                 var t = Tensors[i];
@@ -189,10 +178,8 @@ public readonly struct TensorScope : IDisposable
 
         internal void Dispose()
         {
-            if (!_open) return;
-            _open = false;
+            if (!TryUnlink(out _)) return;
             var state = ThreadState.Current;
-            if (_owner.Scope == this) _owner.Scope = OpenOuter(); // also when closed on another thread: the opener must not keep a closed scope
             for (int i = 0; i < Tensors.Count; i++) // in creation order
             {
                 var t = Tensors[i];
@@ -202,6 +189,22 @@ public readonly struct TensorScope : IDisposable
             Close(state);
         }
 
+        /// <summary>
+        /// Marks the frame closed and, when it is its opening thread's innermost scope (also when closed on another
+        /// thread: the opener must not keep a closed scope), makes the nearest open enclosing one innermost again.
+        /// False when it was closed already.
+        /// </summary>
+        private bool TryUnlink(out Frame? outer)
+        {
+            outer = null;
+            if (!_open) return false;
+            _open = false;
+            outer = OpenOuter();
+            if (_owner.Scope == this) _owner.Scope = outer;
+            return true;
+        }
+
+        /// <summary>Empties the closed frame, ends this use of it and keeps it for the thread's next scope.</summary>
         private void Close(ThreadState state)
         {
             Tensors.Clear();

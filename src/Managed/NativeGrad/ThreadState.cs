@@ -79,7 +79,7 @@ internal sealed class ThreadState
     /// <summary>The frames of scopes closed on this thread, for the next ones.</summary>
     public SlotList<TensorScope.Frame>? SpareScopeFrames;
 
-    /// <summary>Disposed tensor objects waiting to be reused (with <see cref="Runtime.RecycleTensors"/>; see Tensor.Recycling.cs).</summary>
+    /// <summary>Disposed tensor objects waiting to be reused: a backward pass's temporaries, and with <see cref="Runtime.RecycleTensors"/> any (see Tensor.Recycling.cs).</summary>
     public SlotList<Tensor>? SpareTensors;
 
     /// <summary>The gen0 collection count (as the storage pool observed it) when the spares were stored.</summary>

@@ -87,7 +87,7 @@ public abstract partial class BackwardNode
 
     /// <summary>
     /// Takes a node out of a pool, or readies a new one, for a new op: it starts with one reference, which the op's
-    /// result takes over (<see cref="Tensor.SetNewGradFn"/>); its edges are retained by the caller, then <see cref="Begin"/>.
+    /// result takes over (<see cref="Tensor.SetNewGradFn"/>); the caller sets its edges, then calls <see cref="Begin"/>.
     /// </summary>
     private protected void Revive()
     {

@@ -27,20 +27,23 @@ public abstract partial class BackwardNode
     protected BackwardNode(string name, GradientEdge[] next)
     {
         Next = next;
-        foreach (var edge in next) Retain(edge.Node);
         Begin(name);
     }
 
-    /// <summary>A node whose edges are set by <see cref="Begin"/>'s caller (a node that can live again, see BackwardNode.Recycling.cs).</summary>
+    /// <summary>A node whose edges are set before its caller calls <see cref="Begin"/> (a node that can live again, see BackwardNode.Recycling.cs).</summary>
     private protected BackwardNode(GradientEdge[] next, bool recyclable)
     {
         Next = next;
         Recyclable = recyclable;
     }
 
-    /// <summary>Starts the node's life: its name, a new creation number, the anomaly-mode trace.</summary>
+    /// <summary>
+    /// Starts the node's life once its edges are set: a counted reference to each node they lead to, its name, a new
+    /// creation number, the anomaly-mode trace.
+    /// </summary>
     private protected void Begin(string name)
     {
+        foreach (var edge in Next) Retain(edge.Node);
         Name = name;
         SequenceNr = Interlocked.Increment(ref _nextSequence);
         ForwardTrace = AnomalyMode.IsEnabled ? Environment.StackTrace : null;

@@ -193,7 +193,7 @@ internal static class Engine
         // The gradients and temporaries the pass creates are tracked by a frame of its own. When only NativeGrad's own
         // code saw them (no hook, no custom function, no graph of the backward kept), they go back at the end of the
         // pass, objects included, so a steady backward allocates nothing; otherwise they join the caller's scope.
-        var frame = TensorScope.Frame.OpenForPass(state);
+        var frame = TensorScope.Frame.Open(state);
         Tensor?[]? results = null;
         bool completed = false;
         try

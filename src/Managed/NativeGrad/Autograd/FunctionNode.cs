@@ -58,10 +58,9 @@ internal sealed class FunctionNode : BackwardNode
         return new FunctionNode(inputs, saved);
     }
 
-    /// <summary>Sets what a fresh op's node needs besides its edges (retained here) and saved tensors (filled after).</summary>
+    /// <summary>Sets what a fresh op's node needs besides its edges (retained by <see cref="BackwardNode.Begin"/>) and saved tensors (filled after).</summary>
     internal void Start(string name, BackwardFormula formula, double scalar)
     {
-        foreach (var edge in Next) Retain(edge.Node);
         _formula = formula;
         Scalar = scalar;
         Begin(name);

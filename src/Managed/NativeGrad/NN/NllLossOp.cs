@@ -33,19 +33,9 @@ internal static class NllLossOp
         /// <summary>A node (a recycled one when this thread has one) for a pass over <paramref name="edge"/>'s tensor.</summary>
         internal static Node Create(string name, GradientEdge edge, in Spec spec, bool ofBackward)
         {
-            Node node;
-            if (t_spares is { Count: > 0 } spares)
-            {
-                node = spares.Pop();
-                node.Revive();
-            }
-            else
-            {
-                node = new Node();
-                node.Revive();
-            }
+            var node = t_spares is { Count: > 0 } spares ? spares.Pop() : new Node();
+            node.Revive();
             node.Next[0] = edge;
-            Retain(edge.Node);
             node.Begin(name);
             node._target = new SavedTensor(spec.Target, name, node);
             node._hasWeight = spec.Weight is not null;

@@ -21,7 +21,8 @@ internal static class Graph
     /// <summary>
     /// Makes <paramref name="result"/> the output of a node named <paramref name="name"/> whose backward is
     /// <paramref name="backward"/>; <paramref name="saved"/> may include the result itself. The spans are the ops'
-    /// collection expressions (on the stack); the node (and its three small arrays: edges, input shapes, saved tensors) comes from the thread's spares when one is free.
+    /// collection expressions (on the stack); the node, with its three small arrays (edges, input shapes, saved
+    /// tensors), comes from the thread's spares when one is free.
     /// </summary>
     public static Tensor Record(string name, Tensor result, ReadOnlySpan<Tensor?> inputs, ReadOnlySpan<Tensor?> saved, BackwardFormula backward)
         => Record(name, result, inputs, saved, 0, backward);

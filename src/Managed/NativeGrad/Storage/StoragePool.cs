@@ -82,7 +82,6 @@ internal static class StoragePool
 
     private static void NoteForgotten() => Volatile.Write(ref _forgottenAtGc, GC.CollectionCount(0));
 
-
     private static SharedClass[] CreateShared()
     {
         var classes = new SharedClass[MaxPooledClassLog2 + 1];
