@@ -2,8 +2,9 @@
  * ng_threadpool.h - persistent worker pool.
  *
  * Workers are created once (lazily, or by ng_pool_set_threads), spin briefly after a job and then park on a
- * condition variable. ng_parallel_for splits [0, n) into chunks of at least `grain` items handed out through
- * an atomic counter; the calling thread participates. No allocation per call.
+ * condition variable. ng_parallel_for splits [0, n) into chunks of at least `grain` items, deals them into one
+ * contiguous home range per thread (the calling thread participates, with the first range) and lets a thread
+ * that finished its range steal from the others' ends. No allocation per call.
  *
  * Concurrency: one parallel region runs at a time. A call made while the pool is busy (from another thread,
  * or re-entrantly from inside a task) simply runs inline on the calling thread, so it can never deadlock.

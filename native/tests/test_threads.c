@@ -93,11 +93,45 @@ static void check_concurrency(void) {
     }
 }
 
+/* Every chunk of a parallel call runs exactly once, whatever the thread count and however the chunks fall into
+ * the threads' home ranges (an in-place add shows a chunk run twice or skipped), and a sum over chunks is the same
+ * at every thread count. Sizes: chunk counts below, at and above the thread count, and ragged ends. */
+static void check_each_chunk_once(void) {
+    const int64_t sizes[] = {262144, 262144 * 3 + 77, 1048576 * 3 + 1, 4194304 + 4093};
+    const int64_t nmax = 4194304 + 4093;
+    float *x = (float *)malloc((size_t)nmax * 4), *one = (float *)malloc((size_t)nmax * 4);
+    CHECK(x && one, "alloc");
+    for (int64_t i = 0; i < nmax; i++) one[i] = 1.0f;
+    float ref[4] = {0};
+    for (int t = 1; t <= 6; t++) {
+        CHECK(ng_set_threads(t) == NG_OK, "set threads %d", t);
+        for (int k = 0; k < 4; k++) {
+            const int64_t n = sizes[k], st[1] = {1};
+            for (int64_t i = 0; i < n; i++) x[i] = (float)(i % 1000);
+            for (int rep = 0; rep < 3; rep++) /* three calls: a range claimed twice would also show */
+                CHECK(ng_binary(NG_F32, NG_BINARY_ADD, 1, &n, x, st, one, st, x) == NG_OK, "add");
+            int64_t bad = -1;
+            for (int64_t i = 0; i < n && bad < 0; i++)
+                if (x[i] != (float)(i % 1000) + 3.0f) bad = i;
+            CHECK(bad < 0, "threads=%d n=%lld: element %lld is %g after three in-place adds of 1", t, (long long)n,
+                  (long long)bad, bad < 0 ? 0.0 : (double)x[bad]);
+            float s;
+            CHECK(ng_reduce(NG_F32, NG_REDUCE_SUM, 1, n, 1, x, &s) == NG_OK, "sum");
+            if (t == 1) ref[k] = s;
+            CHECK(memcmp(&s, &ref[k], 4) == 0, "threads=%d n=%lld: sum %.9g differs from one thread's %.9g", t,
+                  (long long)n, s, ref[k]);
+        }
+    }
+    free(x);
+    free(one);
+}
+
 int main(void) {
     const char *path;
     int t0 = ng_get_threads();
     FOR_EACH_PATH(path) check_independence(path);
     check_concurrency();
+    check_each_chunk_once();
     ng_set_threads(t0);
     return test_finish("test_threads");
 }
