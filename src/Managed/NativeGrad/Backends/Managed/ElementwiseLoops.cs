@@ -69,21 +69,20 @@ internal static unsafe class ElementwiseLoops
             Unary(op, x, y, n);
             return;
         }
-        UnaryChunks(op, x, y, n, grain, threads);
+        var chunks = new UnaryChunks<T, TOp>(op, x, y, n, grain);
+        ManagedParallel.For((n + grain - 1) / grain, threads, ref chunks);
     }
 
-    /// <summary>The parallel part of <see cref="UnaryParallel{T, TOp}"/> (its own method, so the inline path above
-    /// allocates no closure).</summary>
-    private static void UnaryChunks<T, TOp>(TOp op, T* x, T* y, long n, long grain, int threads)
+    /// <summary>The parallel body of <see cref="UnaryParallel{T, TOp}"/>: item ch is elements [ch * grain, (ch + 1) * grain).</summary>
+    private readonly struct UnaryChunks<T, TOp>(TOp op, T* x, T* y, long n, long grain) : IParallelBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TOp : struct, IUnaryOperator<T>
     {
-        long chunks = (n + grain - 1) / grain;
-        ManagedParallel.For(chunks, threads, ch =>
+        public void Invoke(long ch)
         {
             long start = ch * grain;
             Unary(op, x + start, y + start, Math.Min(grain, n - start));
-        });
+        }
     }
 
     /// <summary>o[i] = op(a[i], b[i]) over contiguous a, b and o.</summary>

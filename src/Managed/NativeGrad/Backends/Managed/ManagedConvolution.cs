@@ -19,9 +19,18 @@ internal static unsafe class ManagedConvolution
     {
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
-        long planeCols = kh * kw * g.OH * g.OW;
-        For(n * c, planeCols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
+        var planes = new Im2ColPlanes<T>(g, h, w, kh, kw, sh, sw, ph, pw, x, cols);
+        For(n * c, kh * kw * g.OH * g.OW, ref planes);
+    }
+
+    /// <summary>The body of <see cref="Im2Col{T}"/>: item nc unfolds plane nc (image n, channel c).</summary>
+    private readonly struct Im2ColPlanes<T>(Geometry g, long h, long w, long kh, long kw, long sh, long sw, long ph, long pw, T* x, T* cols)
+        : IParallelBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long nc)
         {
+            long planeCols = kh * kw * g.OH * g.OW;
             T* src = x + nc * h * w;
             T* dst = cols + nc * planeCols; // rows (c, ki, kj) of image n are contiguous in this layout
             for (long ki = 0; ki < kh; ki++)
@@ -47,7 +56,7 @@ internal static unsafe class ManagedConvolution
                     dst += g.OH * g.OW;
                 }
             }
-        });
+        }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col{T}"/>: x [N, C, H, W] += fold(cols).</summary>
@@ -56,9 +65,18 @@ internal static unsafe class ManagedConvolution
     {
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
-        long planeCols = kh * kw * g.OH * g.OW;
-        For(n * c, planeCols, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
+        var planes = new Col2ImPlanes<T>(g, h, w, kh, kw, sh, sw, ph, pw, cols, x);
+        For(n * c, kh * kw * g.OH * g.OW, ref planes);
+    }
+
+    /// <summary>The body of <see cref="Col2Im{T}"/>: item nc folds into plane nc (image n, channel c).</summary>
+    private readonly struct Col2ImPlanes<T>(Geometry g, long h, long w, long kh, long kw, long sh, long sw, long ph, long pw, T* cols, T* x)
+        : IParallelBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long nc)
         {
+            long planeCols = kh * kw * g.OH * g.OW;
             T* dst = x + nc * h * w;
             T* src = cols + nc * planeCols;
             for (long ki = 0; ki < kh; ki++)
@@ -85,7 +103,7 @@ internal static unsafe class ManagedConvolution
                     src += g.OH * g.OW;
                 }
             }
-        });
+        }
     }
 
     /// <summary>Max pooling without padding; idx holds the flat h*W + w of the first maximum; a NaN takes over whenever met (so the last NaN wins, as in PyTorch).</summary>
@@ -94,9 +112,18 @@ internal static unsafe class ManagedConvolution
     {
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, 0, 0);
         if (g.Empty) return;
-        long outPlane = g.OH * g.OW;
-        For(n * c, outPlane * kh * kw, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long nc) =>
+        var planes = new MaxPoolPlanes<T>(g, h, w, kh, kw, sh, sw, x, y, idx);
+        For(n * c, g.OH * g.OW * kh * kw, ref planes);
+    }
+
+    /// <summary>The body of <see cref="MaxPool2d{T}"/>: item nc pools plane nc (image n, channel c).</summary>
+    private readonly struct MaxPoolPlanes<T>(Geometry g, long h, long w, long kh, long kw, long sh, long sw, T* x, T* y, long* idx)
+        : IParallelBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long nc)
         {
+            long outPlane = g.OH * g.OW;
             T* src = x + nc * h * w;
             T* dst = y + nc * outPlane;
             long* ix = idx + nc * outPlane;
@@ -124,7 +151,7 @@ internal static unsafe class ManagedConvolution
                     ix[oh * g.OW + ow] = best;
                 }
             }
-        });
+        }
     }
 
     /// <summary>Output size and the per-kernel-column valid output range.</summary>
@@ -155,13 +182,14 @@ internal static unsafe class ManagedConvolution
         }
     }
 
-    private static void For(long count, long workPerItem, Action<long> body)
+    /// <summary>body.Invoke(0..count-1), inline when the work is too small to share out.</summary>
+    private static void For<TBody>(long count, long workPerItem, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 1 || count * workPerItem < ParallelWork)
         {
-            for (long i = 0; i < count; i++) body(i);
+            for (long i = 0; i < count; i++) body.Invoke(i);
             return;
         }
-        ManagedParallel.For(count, body); // inline when Runtime.Threads == 1
+        ManagedParallel.For(count, ref body); // inline when Runtime.Threads == 1
     }
 }

@@ -30,8 +30,8 @@ namespace NativeGrad.Backends;
 /// <para>
 /// BLAS conventions (shared with the C core): beta == 0 never reads C (NaNs there do not propagate); k == 0 or
 /// alpha == 0 reads neither A nor B. Work is split over (row range, panel group) tasks, or over batches when the
-/// products are small; Runtime.Threads == 1 runs everything inline on the calling thread and allocates nothing
-/// (buffers come from <see cref="ArrayPool{T}"/>; the closures live in the parallel paths only).
+/// products are small; Runtime.Threads == 1 runs everything inline on the calling thread. No path allocates once
+/// warm: buffers come from <see cref="ArrayPool{T}"/>, and the parallel loops take struct bodies.
 /// </para>
 /// </summary>
 internal static unsafe class ManagedGemm
@@ -103,35 +103,63 @@ internal static unsafe class ManagedGemm
         }
     }
 
-    /// <summary>Many small products: one batch per task (kept out of <see cref="Run{T}"/> so its closure is only
-    /// allocated here).</summary>
+    /// <summary>Many small products: one batch per task. When B is shared (strideB == 0) it is packed once, into a
+    /// pooled buffer, and every task reads it; else each task packs its own B into a buffer it rents.</summary>
     private static void RunBatches<T>(Problem<T> g, T* a, long strideA, T* b, long strideB, T* c, long strideC, long batch, int threads)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int length = checked((int)(g.PackedBLength + Align / sizeof(T)));
-        T[]? shared = null;
-        if (strideB == 0)
+        if (strideB != 0)
         {
-            shared = new T[length];
-            fixed (T* pb = shared) g.PackB(b, AlignUp(pb), 0, g.Panels);
+            var body = new BatchTasks<T>(g, a, strideA, b, strideB, c, strideC, null, length);
+            ManagedParallel.For(batch, threads, ref body);
+            return;
         }
-        ManagedParallel.For(batch, threads, bi =>
+        T[] shared = ArrayPool<T>.Shared.Rent(length);
+        try
         {
-            T[] packed = shared ?? ArrayPool<T>.Shared.Rent(length);
+            fixed (T* raw = shared)
+            {
+                T* pb = AlignUp(raw);
+                g.PackB(b, pb, 0, g.Panels);
+                var body = new BatchTasks<T>(g, a, strideA, b, 0, c, strideC, pb, length);
+                ManagedParallel.For(batch, threads, ref body);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(shared);
+        }
+    }
+
+    /// <summary>The parallel body of <see cref="RunBatches{T}"/>: item bi computes product bi, with op(B) already
+    /// packed at <paramref name="sharedPackedB"/> or, when that is null, packed by the item into a rented buffer of
+    /// <paramref name="length"/> elements.</summary>
+    private readonly struct BatchTasks<T>(Problem<T> g, T* a, long strideA, T* b, long strideB, T* c, long strideC, T* sharedPackedB, int length)
+        : IParallelBody where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long bi)
+        {
+            if (sharedPackedB != null)
+            {
+                g.ComputeBlock(a + bi * strideA, sharedPackedB, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
+                return;
+            }
+            T[] packed = ArrayPool<T>.Shared.Rent(length);
             try
             {
                 fixed (T* raw = packed)
                 {
                     T* pb = AlignUp(raw);
-                    if (shared is null) g.PackB(b + bi * strideB, pb, 0, g.Panels);
+                    g.PackB(b + bi * strideB, pb, 0, g.Panels);
                     g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
                 }
             }
             finally
             {
-                if (shared is null) ArrayPool<T>.Shared.Return(packed);
+                ArrayPool<T>.Shared.Return(packed);
             }
-        });
+        }
     }
 
     /// <summary>One large product over (row range, panel group) tasks, after packing op(B) into <paramref name="pb"/>
@@ -148,19 +176,38 @@ internal static unsafe class ManagedGemm
         }
         else if (b != null)
         {
-            long packTasks = Math.Min(g.Panels, 4L * threads);
-            ManagedParallel.For(packTasks, threads, t => g.PackB(b, pb, t * g.Panels / packTasks, (t + 1) * g.Panels / packTasks));
+            var pack = new PackTasks<T>(g, b, pb, Math.Min(g.Panels, 4L * threads));
+            ManagedParallel.For(pack.Count, threads, ref pack);
         }
         long tiles = g.Tiles;
         long rowTasks = (tiles + g.ChunkTiles - 1) / g.ChunkTiles;
         if (rowTasks < 4L * threads) rowTasks = Math.Min(tiles, (rowTasks + threads - 1) / threads * threads);
         long groups = rowTasks >= 2L * threads ? 1 : Math.Min(g.Panels, (2L * threads + rowTasks - 1) / rowTasks);
-        ManagedParallel.For(rowTasks * groups, threads, task =>
+        var compute = new BlockTasks<T>(g, a, pb, c, rowTasks, groups);
+        ManagedParallel.For(rowTasks * groups, threads, ref compute);
+    }
+
+    /// <summary>The packing body of <see cref="RunSplit{T}"/>: item t packs panels [t * Panels / Count, (t + 1) * Panels / Count).</summary>
+    private readonly struct PackTasks<T>(Problem<T> g, T* b, T* pb, long count) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public long Count => count;
+
+        public void Invoke(long t) => g.PackB(b, pb, t * g.Panels / count, (t + 1) * g.Panels / count);
+    }
+
+    /// <summary>The compute body of <see cref="RunSplit{T}"/>: item task is row range task / groups (of
+    /// <paramref name="rowTasks"/>) times panel group task % groups.</summary>
+    private readonly struct BlockTasks<T>(Problem<T> g, T* a, T* pb, T* c, long rowTasks, long groups) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long task)
         {
             long rt = task / groups, gi = task % groups;
+            long tiles = g.Tiles;
             g.ComputeBlock(a, pb, c, rt * tiles / rowTasks, (rt + 1) * tiles / rowTasks,
                            gi * g.Panels / groups, (gi + 1) * g.Panels / groups);
-        });
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -20,13 +20,21 @@ internal static unsafe class ManagedIndexing
         CheckSizes(outer, dim, inner, nidx);
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
-        long bytes = inner * sizeof(T);
-        For(outer, nidx * inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
+        var rows = new IndexSelectRows<T>(dim, inner, x, idx, nidx, y);
+        For(outer, nidx * inner, ref rows);
+    }
+
+    /// <summary>The body of <see cref="IndexSelect{T}"/>: item o fills y[o].</summary>
+    private readonly struct IndexSelectRows<T>(long dim, long inner, T* x, long* idx, long nidx, T* y) : IParallelBody where T : unmanaged
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long o)
         {
+            long bytes = inner * sizeof(T);
             T* src = x + o * dim * inner;
             T* dst = y + o * nidx * inner;
             for (long j = 0; j < nidx; j++) Buffer.MemoryCopy(src + idx[j] * inner, dst + j * inner, bytes, bytes);
-        });
+        }
     }
 
     /// <summary>y[o, idx[j], i] += x[o, j, i] (repeated indices accumulate, in order of j).</summary>
@@ -36,17 +44,25 @@ internal static unsafe class ManagedIndexing
         CheckSizes(outer, dim, inner, nidx);
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
-        int len = checked((int)inner);
-        For(outer, nidx * inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
+        var rows = new IndexAddRows<T>(dim, checked((int)inner), x, idx, nidx, y);
+        For(outer, nidx * inner, ref rows);
+    }
+
+    /// <summary>The body of <see cref="IndexAdd{T}"/>: item o accumulates x[o] into y[o], in order of j.</summary>
+    private readonly struct IndexAddRows<T>(long dim, int inner, T* x, long* idx, long nidx, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long o)
         {
             T* src = x + o * nidx * inner;
             T* dst = y + o * dim * inner;
             for (long j = 0; j < nidx; j++)
             {
-                var row = new Span<T>(dst + idx[j] * inner, len);
-                TensorPrimitives.Add(row, new ReadOnlySpan<T>(src + j * inner, len), row);
+                var row = new Span<T>(dst + idx[j] * inner, inner);
+                TensorPrimitives.Add(row, new ReadOnlySpan<T>(src + j * inner, inner), row);
             }
-        });
+        }
     }
 
     /// <summary>y[o, i] = x[o, idx[o, i], i].</summary>
@@ -56,13 +72,22 @@ internal static unsafe class ManagedIndexing
         CheckSizes(outer, dim, inner, 0);
         long count = outer * inner;
         Validate(idx, count, dim);
-        For(outer, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
+        var rows = new GatherRows<T>(dim, inner, x, idx, y);
+        For(outer, inner, ref rows);
+    }
+
+    /// <summary>The body of <see cref="Gather{T}"/>: item o fills y[o].</summary>
+    private readonly struct GatherRows<T>(long dim, long inner, T* x, long* idx, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long o)
         {
             T* src = x + o * dim * inner;
             long* ix = idx + o * inner;
             T* dst = y + o * inner;
             for (long i = 0; i < inner; i++) dst[i] = src[ix[i] * inner + i];
-        });
+        }
     }
 
     /// <summary>y[o, idx[o, i], i] += x[o, i].</summary>
@@ -73,13 +98,22 @@ internal static unsafe class ManagedIndexing
         long count = outer * inner;
         Validate(idx, count, dim);
         // Different (o, i) never touch the same y element, so the outer rows are independent.
-        For(outer, inner, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (long o) =>
+        var rows = new ScatterAddRows<T>(dim, inner, x, idx, y);
+        For(outer, inner, ref rows);
+    }
+
+    /// <summary>The body of <see cref="ScatterAdd{T}"/>: item o accumulates x[o] into y[o].</summary>
+    private readonly struct ScatterAddRows<T>(long dim, long inner, T* x, long* idx, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(long o)
         {
             T* src = x + o * inner;
             long* ix = idx + o * inner;
             T* dst = y + o * dim * inner;
             for (long i = 0; i < inner; i++) dst[ix[i] * inner + i] += src[i];
-        });
+        }
     }
 
     private static void CheckSizes(long outer, long dim, long inner, long nidx)
@@ -97,13 +131,14 @@ internal static unsafe class ManagedIndexing
         }
     }
 
-    private static void For(long count, long workPerItem, Action<long> body)
+    /// <summary>body.Invoke(0..count-1), inline when the work is too small to share out.</summary>
+    private static void For<TBody>(long count, long workPerItem, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 1 || count * workPerItem < ParallelWork)
         {
-            for (long i = 0; i < count; i++) body(i);
+            for (long i = 0; i < count; i++) body.Invoke(i);
             return;
         }
-        ManagedParallel.For(count, body); // inline when Runtime.Threads == 1
+        ManagedParallel.For(count, ref body); // inline when Runtime.Threads == 1
     }
 }

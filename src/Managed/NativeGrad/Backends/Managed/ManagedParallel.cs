@@ -1,16 +1,29 @@
 namespace NativeGrad.Backends;
 
 /// <summary>
+/// The body of a parallel loop: a small struct whose fields are what a lambda would have captured. Passed by
+/// reference to <see cref="ManagedParallel.For{TBody}(long, int, ref TBody)"/>, so a parallel kernel call allocates
+/// neither a closure nor a delegate, and the JIT specialises the loop for each body.
+/// </summary>
+/// <remarks>
+/// <see cref="Invoke"/> runs on several threads at once over the same instance: it must not change the struct
+/// (declare bodies <c>readonly struct</c>) and must touch only what item <c>item</c> owns.
+/// </remarks>
+internal interface IParallelBody
+{
+    /// <summary>Runs item <paramref name="item"/> (0 &lt;= item &lt; count).</summary>
+    void Invoke(long item);
+}
+
+/// <summary>
 /// The one place the managed kernels go parallel. Honours <see cref="Runtime.Threads"/>: 1 runs every loop inline on
-/// the calling thread (no Parallel.For, no thread-pool hop), n runs at most n workers (the caller included) through
-/// a <see cref="ParallelOptions"/> cached per thread count. Kernels that reduce split their work into pieces whose
-/// boundaries depend only on the sizes, so the result never depends on the thread count.
+/// the calling thread, n runs on the caller plus at most n - 1 persistent workers of <see cref="ManagedWorkerPool"/>
+/// (no allocation, no thread-pool hop). Kernels that reduce split their work into pieces whose boundaries depend
+/// only on the sizes, so the result never depends on the thread count (nor on which thread ran which piece).
 /// </summary>
 internal static class ManagedParallel
 {
     private const int MaxThreads = 256; // Runtime.Threads' own limit
-
-    private static readonly ParallelOptions?[] Options = new ParallelOptions?[MaxThreads + 1];
 
     /// <summary>The worker count the managed kernels may use now: <see cref="Runtime.Threads"/> (the native pool's
     /// setting when libnativegrad is loaded, else the core count), clamped to [1, 256].</summary>
@@ -23,25 +36,19 @@ internal static class ManagedParallel
         }
     }
 
-    /// <summary>Options limiting Parallel.For to <paramref name="threads"/> workers (cached: no allocation per call).</summary>
-    public static ParallelOptions OptionsFor(int threads)
+    /// <summary>body.Invoke(0..count-1), each item exactly once: inline when one thread is allowed (or there is one
+    /// item) or when the pool is already running a loop (a nested call from inside a body, or a concurrent call from
+    /// another thread), else on the caller and at most <paramref name="threads"/> - 1 pool workers. An exception
+    /// thrown by the body is rethrown here once every thread has left the loop.</summary>
+    /// <remarks><paramref name="body"/> stays where the caller keeps it (pinned for the call): the workers reach it
+    /// through a pointer, so it is never copied or boxed.</remarks>
+    public static void For<TBody>(long count, int threads, ref TBody body) where TBody : struct, IParallelBody
     {
-        threads = Math.Clamp(threads, 1, MaxThreads);
-        return Options[threads] ??= new ParallelOptions { MaxDegreeOfParallelism = threads };
+        if (threads > 1 && count > 1 && ManagedWorkerPool.TryRun(count, threads, ref body)) return;
+        for (long i = 0; i < count; i++) body.Invoke(i);
     }
 
-    /// <summary>body(0..count-1): inline when one thread is allowed (or there is one item), else on at most
-    /// <paramref name="threads"/> workers.</summary>
-    public static void For(long count, int threads, Action<long> body)
-    {
-        if (threads <= 1 || count <= 1)
-        {
-            for (long i = 0; i < count; i++) body(i);
-            return;
-        }
-        Parallel.For(0, count, OptionsFor(threads), body);
-    }
-
-    /// <summary>body(0..count-1) honouring <see cref="Threads"/>.</summary>
-    public static void For(long count, Action<long> body) => For(count, Threads, body);
+    /// <summary>body.Invoke(0..count-1) honouring <see cref="Threads"/>.</summary>
+    public static void For<TBody>(long count, ref TBody body) where TBody : struct, IParallelBody
+        => For(count, Threads, ref body);
 }

@@ -61,14 +61,32 @@ internal static unsafe class ManagedReduce
     /// <summary>Whether <paramref name="count"/> items of <paramref name="workPerItem"/> are too little work to share out.</summary>
     private static bool Serial(long count, long workPerItem) => count == 1 || count * workPerItem < ParallelWork;
 
-    // The parallel paths build their closures in methods of their own: a lambda capturing Run's parameters would be
-    // allocated on every call of Run, serial or not.
     private static void RowsInParallel<T>(ReduceOp op, long outer, long n, T* x, T* y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => ManagedParallel.For(outer, o => y[o] = ReduceRow(op, x + o * n, n)); // inline when Runtime.Threads == 1
+    {
+        var body = new RowTasks<T>(op, n, x, y);
+        ManagedParallel.For(outer, ref body); // inline when Runtime.Threads == 1
+    }
 
     private static void ColumnsInParallel<T>(ReduceOp op, long tasks, long blocks, long n, long inner, T* x, T* y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        => ManagedParallel.For(tasks, task => ColumnBlockTask(op, task, blocks, n, inner, x, y));
+    {
+        var body = new ColumnBlockTasks<T>(op, blocks, n, inner, x, y);
+        ManagedParallel.For(tasks, ref body);
+    }
+
+    /// <summary>The parallel body of <see cref="RowsInParallel{T}"/>: item o reduces row o.</summary>
+    private readonly struct RowTasks<T>(ReduceOp op, long n, T* x, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long o) => y[o] = ReduceRow(op, x + o * n, n);
+    }
+
+    /// <summary>The parallel body of <see cref="ColumnsInParallel{T}"/>: item task is <see cref="ColumnBlockTask{T}"/>.</summary>
+    private readonly struct ColumnBlockTasks<T>(ReduceOp op, long blocks, long n, long inner, T* x, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long task) => ColumnBlockTask(op, task, blocks, n, inner, x, y);
+    }
 
     private static void ColumnBlockTask<T>(ReduceOp op, long task, long blocks, long n, long inner, T* x, T* y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -132,11 +150,19 @@ internal static unsafe class ManagedReduce
             for (long blk = 0; blk < blocks; blk++) partial[blk] = SumRow(p + blk * RowBlock, Math.Min(RowBlock, n - blk * RowBlock));
             return;
         }
-        ManagedParallel.For(blocks, threads, blk =>
+        var body = new BlockSumTasks<T>(p, n, partial);
+        ManagedParallel.For(blocks, threads, ref body);
+    }
+
+    /// <summary>The parallel body of <see cref="BlockSums{T}"/>: item blk sums block blk into partial[blk].</summary>
+    private readonly struct BlockSumTasks<T>(T* p, long n, double* partial) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long blk)
         {
             long start = blk * RowBlock;
             partial[blk] = SumRow(p + start, Math.Min(RowBlock, n - start));
-        });
+        }
     }
 
     /// <summary>Accurate sum of a contiguous row, in double.</summary>

@@ -42,11 +42,19 @@ internal static unsafe class ManagedSoftmax
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long per = Math.Max(1, TaskElements / cols);
-        ManagedParallel.For((rows + per - 1) / per, threads, task =>
+        var body = new ForwardRows<T>(log, rows, cols, per, x, y);
+        ManagedParallel.For((rows + per - 1) / per, threads, ref body);
+    }
+
+    /// <summary>The parallel body of the forward: item task is rows [task * per, (task + 1) * per).</summary>
+    private readonly struct ForwardRows<T>(bool log, long rows, long cols, long per, T* x, T* y) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long task)
         {
             long end = Math.Min(rows, (task + 1) * per);
             for (long r = task * per; r < end; r++) Row(log, x + r * cols, y + r * cols, cols);
-        });
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -137,11 +145,19 @@ internal static unsafe class ManagedSoftmax
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         long per = Math.Max(1, TaskElements / cols);
-        ManagedParallel.For((rows + per - 1) / per, threads, task =>
+        var body = new BackwardRows<T>(log, rows, cols, per, y, g, dx);
+        ManagedParallel.For((rows + per - 1) / per, threads, ref body);
+    }
+
+    /// <summary>The parallel body of the backward: item task is rows [task * per, (task + 1) * per).</summary>
+    private readonly struct BackwardRows<T>(bool log, long rows, long cols, long per, T* y, T* g, T* dx) : IParallelBody
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public void Invoke(long task)
         {
             long end = Math.Min(rows, (task + 1) * per);
             for (long r = task * per; r < end; r++) BackwardRow(log, y + r * cols, g + r * cols, dx + r * cols, cols);
-        });
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -75,12 +75,18 @@ internal static unsafe class ManagedUnary
 
     private static void ChunkedParallel<T>(T* xp, T* yp, int n, int grain, int threads, SpanKernel<T> kernel) where T : unmanaged
     {
-        int chunks = (n + grain - 1) / grain;
-        ManagedParallel.For(chunks, threads, ch =>
+        var chunks = new KernelChunks<T>(xp, yp, n, grain, kernel);
+        ManagedParallel.For((n + grain - 1) / grain, threads, ref chunks);
+    }
+
+    /// <summary>The parallel body of <see cref="Chunked{T}"/>: item ch runs the kernel over elements [ch * grain, (ch + 1) * grain).</summary>
+    private readonly struct KernelChunks<T>(T* xp, T* yp, int n, int grain, SpanKernel<T> kernel) : IParallelBody where T : unmanaged
+    {
+        public void Invoke(long ch)
         {
             int start = (int)ch * grain, len = Math.Min(grain, n - start);
             kernel(new ReadOnlySpan<T>(xp + start, len), new Span<T>(yp + start, len));
-        });
+        }
     }
 
     private static void Map<T, TOp>(TOp op, ReadOnlySpan<T> x, Span<T> y)

@@ -112,19 +112,34 @@ internal static unsafe class StridedLoop
     }
 
     /// <summary>The parallel part of <see cref="ForEachRow{TRow}"/>: chunks of whole outer rows on at most
-    /// <paramref name="threads"/> workers (its own method, so the inline path allocates no closure).</summary>
+    /// <paramref name="threads"/> workers. The collapsed dimensions and strides stay in the caller's stack buffers
+    /// (the workers read them through pointers; the call returns only once they are done).</summary>
     private static void RowsParallel<TRow>(TRow row, ReadOnlySpan<long> dims, ReadOnlySpan<long> st0, ReadOnlySpan<long> st1,
                                            ReadOnlySpan<long> st2, long outerCount, long inner, long parallelThreshold, int threads)
         where TRow : struct, IStridedRow
     {
-        long[] d0 = dims.ToArray(), a0 = st0.ToArray(), a1 = st1.ToArray(), a2 = st2.ToArray();
         long rowsPerChunk = Math.Max(1, (parallelThreshold / 4 + inner - 1) / inner);
         long chunks = (outerCount + rowsPerChunk - 1) / rowsPerChunk;
-        ManagedParallel.For(chunks, threads, ch =>
+        fixed (long* d = dims)
+        fixed (long* s0 = st0)
+        fixed (long* s1 = st1)
+        fixed (long* s2 = st2)
+        {
+            var body = new RowChunks<TRow>(row, d, s0, s1, s2, dims.Length, outerCount, rowsPerChunk);
+            ManagedParallel.For(chunks, threads, ref body);
+        }
+    }
+
+    /// <summary>The parallel body of <see cref="RowsParallel{TRow}"/>: item ch is outer rows [ch * rowsPerChunk, (ch + 1) * rowsPerChunk).</summary>
+    private readonly struct RowChunks<TRow>(TRow row, long* dims, long* st0, long* st1, long* st2, int nd, long outerCount, long rowsPerChunk)
+        : IParallelBody where TRow : struct, IStridedRow
+    {
+        public void Invoke(long ch)
         {
             long start = ch * rowsPerChunk;
-            Rows(row, d0, a0, a1, a2, start, Math.Min(outerCount, start + rowsPerChunk));
-        });
+            Rows(row, new ReadOnlySpan<long>(dims, nd), new ReadOnlySpan<long>(st0, nd), new ReadOnlySpan<long>(st1, nd),
+                 new ReadOnlySpan<long>(st2, nd), start, Math.Min(outerCount, start + rowsPerChunk));
+        }
     }
 
     /// <summary>Runs outer rows [start, end) of the collapsed iteration space.</summary>
