@@ -308,14 +308,10 @@ public sealed partial class Tensor : IDisposable
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false, Tensor[]? inputs = null)
     {
         ThrowIfDisposed();
-        if (inputs is null && gradient is null)
-        {
-            Engine.Backward(this, null, retainGraph || createGraph, createGraph);
-            return;
-        }
-        var grad = Autograd.Autograd.MakeRootGradient(this, gradient, 0);
-        if (inputs is null) Engine.Backward(this, grad, retainGraph || createGraph, createGraph);
-        else Engine.Run([this], [grad], retainGraph || createGraph, createGraph, inputs, accumulate: true);
+        if (inputs is null) // no gradient: the engine's implicit 1
+            Engine.Backward(this, gradient is null ? null : Autograd.Autograd.MakeRootGradient(this, gradient, 0), retainGraph || createGraph, createGraph);
+        else
+            Engine.Run([this], [Autograd.Autograd.MakeRootGradient(this, gradient, 0)], retainGraph || createGraph, createGraph, inputs, accumulate: true);
     }
 
     /// <summary>The backward graph that produced this tensor, as Graphviz DOT text.</summary>

@@ -46,7 +46,7 @@ internal sealed class ThreadState
     /// </summary>
     public Tensor RootOnes(Tensor root)
     {
-        var ones = _rootOnes ??= new Tensor?[3];
+        var ones = _rootOnes ??= new Tensor?[(int)DType.Int64 + 1]; // one per dtype
         ref var cached = ref ones[(int)root.DType];
         if (cached is null || cached.IsDisposed || !Shapes.SameShape(cached.Shape, root.Shape))
         {

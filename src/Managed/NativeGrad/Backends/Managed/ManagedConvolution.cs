@@ -20,7 +20,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
         var planes = new Im2ColPlanes<T>(g, h, w, kh, kw, sh, sw, ph, pw, x, cols);
-        For(n * c, kh * kw * g.OH * g.OW, ref planes);
+        ManagedParallel.For(n * c, kh * kw * g.OH * g.OW, ParallelWork, ref planes);
     }
 
     /// <summary>The body of <see cref="Im2Col{T}"/>: item nc unfolds plane nc (image n, channel c).</summary>
@@ -66,7 +66,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw);
         if (g.Empty) return;
         var planes = new Col2ImPlanes<T>(g, h, w, kh, kw, sh, sw, ph, pw, cols, x);
-        For(n * c, kh * kw * g.OH * g.OW, ref planes);
+        ManagedParallel.For(n * c, kh * kw * g.OH * g.OW, ParallelWork, ref planes);
     }
 
     /// <summary>The body of <see cref="Col2Im{T}"/>: item nc folds into plane nc (image n, channel c).</summary>
@@ -113,7 +113,7 @@ internal static unsafe class ManagedConvolution
         var g = new Geometry(n, c, h, w, kh, kw, sh, sw, 0, 0);
         if (g.Empty) return;
         var planes = new MaxPoolPlanes<T>(g, h, w, kh, kw, sh, sw, x, y, idx);
-        For(n * c, g.OH * g.OW * kh * kw, ref planes);
+        ManagedParallel.For(n * c, g.OH * g.OW * kh * kw, ParallelWork, ref planes);
     }
 
     /// <summary>The body of <see cref="MaxPool2d{T}"/>: item nc pools plane nc (image n, channel c).</summary>
@@ -180,16 +180,5 @@ internal static unsafe class ManagedConvolution
             hi = _w - off <= 0 ? 0 : Math.Min(OW, (_w - off - 1) / _sw + 1);
             if (lo > hi) lo = hi;
         }
-    }
-
-    /// <summary>body.Invoke(0..count-1), inline when the work is too small to share out.</summary>
-    private static void For<TBody>(long count, long workPerItem, ref TBody body) where TBody : struct, IParallelBody
-    {
-        if (count <= 1 || count * workPerItem < ParallelWork)
-        {
-            for (long i = 0; i < count; i++) body.Invoke(i);
-            return;
-        }
-        ManagedParallel.For(count, ref body); // inline when Runtime.Threads == 1
     }
 }

@@ -21,7 +21,7 @@ internal static unsafe class ManagedIndexing
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
         var rows = new IndexSelectRows<T>(dim, inner, x, idx, nidx, y);
-        For(outer, nidx * inner, ref rows);
+        ManagedParallel.For(outer, nidx * inner, ParallelWork, ref rows);
     }
 
     /// <summary>The body of <see cref="IndexSelect{T}"/>: item o fills y[o].</summary>
@@ -45,7 +45,7 @@ internal static unsafe class ManagedIndexing
         Validate(idx, nidx, dim);
         if (outer == 0 || inner == 0 || nidx == 0) return;
         var rows = new IndexAddRows<T>(dim, checked((int)inner), x, idx, nidx, y);
-        For(outer, nidx * inner, ref rows);
+        ManagedParallel.For(outer, nidx * inner, ParallelWork, ref rows);
     }
 
     /// <summary>The body of <see cref="IndexAdd{T}"/>: item o accumulates x[o] into y[o], in order of j.</summary>
@@ -73,7 +73,7 @@ internal static unsafe class ManagedIndexing
         long count = outer * inner;
         Validate(idx, count, dim);
         var rows = new GatherRows<T>(dim, inner, x, idx, y);
-        For(outer, inner, ref rows);
+        ManagedParallel.For(outer, inner, ParallelWork, ref rows);
     }
 
     /// <summary>The body of <see cref="Gather{T}"/>: item o fills y[o].</summary>
@@ -99,7 +99,7 @@ internal static unsafe class ManagedIndexing
         Validate(idx, count, dim);
         // Different (o, i) never touch the same y element, so the outer rows are independent.
         var rows = new ScatterAddRows<T>(dim, inner, x, idx, y);
-        For(outer, inner, ref rows);
+        ManagedParallel.For(outer, inner, ParallelWork, ref rows);
     }
 
     /// <summary>The body of <see cref="ScatterAdd{T}"/>: item o accumulates x[o] into y[o].</summary>
@@ -129,16 +129,5 @@ internal static unsafe class ManagedIndexing
             long v = idx[j];
             if ((ulong)v >= (ulong)dim) throw new IndexOutOfRangeException($"index {v} is out of bounds for dimension of size {dim}");
         }
-    }
-
-    /// <summary>body.Invoke(0..count-1), inline when the work is too small to share out.</summary>
-    private static void For<TBody>(long count, long workPerItem, ref TBody body) where TBody : struct, IParallelBody
-    {
-        if (count <= 1 || count * workPerItem < ParallelWork)
-        {
-            for (long i = 0; i < count; i++) body.Invoke(i);
-            return;
-        }
-        ManagedParallel.For(count, ref body); // inline when Runtime.Threads == 1
     }
 }

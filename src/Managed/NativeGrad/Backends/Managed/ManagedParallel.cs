@@ -51,4 +51,10 @@ internal static class ManagedParallel
     /// <summary>body.Invoke(0..count-1) honouring <see cref="Threads"/>.</summary>
     public static void For<TBody>(long count, ref TBody body) where TBody : struct, IParallelBody
         => For(count, Threads, ref body);
+
+    /// <summary>body.Invoke(0..count-1) honouring <see cref="Threads"/>, inline on the caller when the loop is too
+    /// little work to share out: <paramref name="count"/> items of <paramref name="workPerItem"/> below
+    /// <paramref name="minParallelWork"/> (each kernel measures its own threshold).</summary>
+    public static void For<TBody>(long count, long workPerItem, long minParallelWork, ref TBody body) where TBody : struct, IParallelBody
+        => For(count, count * workPerItem < minParallelWork ? 1 : Threads, ref body);
 }

@@ -47,54 +47,35 @@ internal static unsafe class ManagedReduce
                 for (long o = 0; o < outer; o++) y[o] = LongRowSum(x + o * n, n);
                 return;
             }
-            if (Serial(outer, n)) for (long o = 0; o < outer; o++) y[o] = ReduceRow(op, x + o * n, n);
-            else RowsInParallel(op, outer, n, x, y);
+            var rows = new RowTasks<T>(op, n, x, y);
+            ManagedParallel.For(outer, n, ParallelWork, ref rows);
             return;
         }
 
         long blocks = (inner + ColumnBlock - 1) / ColumnBlock;
-        if (Serial(outer * blocks, n * Math.Min(inner, ColumnBlock)))
-            for (long task = 0; task < outer * blocks; task++) ColumnBlockTask(op, task, blocks, n, inner, x, y);
-        else ColumnsInParallel(op, outer * blocks, blocks, n, inner, x, y);
+        var columns = new ColumnBlockTasks<T>(op, blocks, n, inner, x, y);
+        ManagedParallel.For(outer * blocks, n * Math.Min(inner, ColumnBlock), ParallelWork, ref columns);
     }
 
-    /// <summary>Whether <paramref name="count"/> items of <paramref name="workPerItem"/> are too little work to share out.</summary>
-    private static bool Serial(long count, long workPerItem) => count == 1 || count * workPerItem < ParallelWork;
-
-    private static void RowsInParallel<T>(ReduceOp op, long outer, long n, T* x, T* y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var body = new RowTasks<T>(op, n, x, y);
-        ManagedParallel.For(outer, ref body); // inline when Runtime.Threads == 1
-    }
-
-    private static void ColumnsInParallel<T>(ReduceOp op, long tasks, long blocks, long n, long inner, T* x, T* y)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var body = new ColumnBlockTasks<T>(op, blocks, n, inner, x, y);
-        ManagedParallel.For(tasks, ref body);
-    }
-
-    /// <summary>The parallel body of <see cref="RowsInParallel{T}"/>: item o reduces row o.</summary>
+    /// <summary>The body of the row reduction: item o reduces row o.</summary>
     private readonly struct RowTasks<T>(ReduceOp op, long n, T* x, T* y) : IParallelBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public void Invoke(long o) => y[o] = ReduceRow(op, x + o * n, n);
     }
 
-    /// <summary>The parallel body of <see cref="ColumnsInParallel{T}"/>: item task is <see cref="ColumnBlockTask{T}"/>.</summary>
+    /// <summary>The body of the column reduction: item task reduces one block of up to <see cref="ColumnBlock"/>
+    /// columns of outer index task / blocks.</summary>
     private readonly struct ColumnBlockTasks<T>(ReduceOp op, long blocks, long n, long inner, T* x, T* y) : IParallelBody
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public void Invoke(long task) => ColumnBlockTask(op, task, blocks, n, inner, x, y);
-    }
-
-    private static void ColumnBlockTask<T>(ReduceOp op, long task, long blocks, long n, long inner, T* x, T* y)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        long o = task / blocks;
-        long c0 = task % blocks * ColumnBlock;
-        int len = (int)Math.Min(ColumnBlock, inner - c0);
-        ReduceColumns(op, x + o * n * inner + c0, n, inner, len, y + o * inner + c0);
+        public void Invoke(long task)
+        {
+            long o = task / blocks;
+            long c0 = task % blocks * ColumnBlock;
+            int len = (int)Math.Min(ColumnBlock, inner - c0);
+            ReduceColumns(op, x + o * n * inner + c0, n, inner, len, y + o * inner + c0);
+        }
     }
 
     // ---- contiguous rows -------------------------------------------------------------------------------------
