@@ -15,11 +15,11 @@ namespace NativeGrad.Benchmarks.Peers;
 public abstract class PeerBenchmark : BackendBenchmark
 {
     /// <summary>Sets libtorch's thread count and the affinity, then builds the TorchSharp workload.</summary>
-    protected T SetUpTorch<T>(Func<T> create)
+    protected T SetUpTorch<T>(Func<T> create) where T : IDisposable
     {
         ThreadSetting.Apply(Threads);
         torch.set_num_threads(Threads);
-        return create();
+        return Track(create());
     }
 }
 

@@ -11,8 +11,21 @@ using Tensor = TorchSharp.torch.Tensor; // not NativeGrad.Tensor, which the encl
 // zero_grad(set_to_none=True)), the SGD update is the fused p.add_(grad, alpha: -lr) that torch.optim.SGD runs.
 // Same shapes, dtype (float32) and operations as bench/NativeGrad.Benchmarks/Workloads/NativeGradWorkloads.cs.
 
+/// <summary>Disposes a workload's tensors and their grads (libtorch memory is freed now, not by finalizers during a later case).</summary>
+internal static class TorchTensors
+{
+    public static void DisposeAll(params ReadOnlySpan<Tensor> tensors)
+    {
+        foreach (var t in tensors)
+        {
+            t.grad?.Dispose();
+            t.Dispose();
+        }
+    }
+}
+
 /// <summary>W1 seed-step on TorchSharp.</summary>
-public sealed class TorchSeedStep
+public sealed class TorchSeedStep : IDisposable
 {
     private readonly Tensor _x, _y, _w, _b;
 
@@ -33,10 +46,12 @@ public sealed class TorchSeedStep
         _w.grad = null;
         _b.grad = null;
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_x, _y, _w, _b);
 }
 
 /// <summary>W2 tiny-op on TorchSharp.</summary>
-public sealed class TorchTinyOp
+public sealed class TorchTinyOp : IDisposable
 {
     private readonly Tensor _a, _b;
 
@@ -51,10 +66,12 @@ public sealed class TorchTinyOp
     {
         using var c = _a + _b;
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_a, _b);
 }
 
 /// <summary>W3 elementwise on TorchSharp.</summary>
-public sealed class TorchElementwise
+public sealed class TorchElementwise : IDisposable
 {
     private readonly Tensor _a, _b;
     private readonly Func<Tensor, Tensor, Tensor> _op;
@@ -78,10 +95,12 @@ public sealed class TorchElementwise
     {
         using var c = _op(_a, _b);
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_a, _b);
 }
 
 /// <summary>W4 gemm on TorchSharp.</summary>
-public sealed class TorchGemm
+public sealed class TorchGemm : IDisposable
 {
     private readonly Tensor _a, _b;
 
@@ -96,10 +115,12 @@ public sealed class TorchGemm
     {
         using var c = _a.matmul(_b);
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_a, _b);
 }
 
 /// <summary>W5 mlp-step on TorchSharp.</summary>
-public sealed class TorchMlpStep
+public sealed class TorchMlpStep : IDisposable
 {
     private readonly Tensor _x, _target;
     private readonly Tensor[] _params;
@@ -114,11 +135,8 @@ public sealed class TorchMlpStep
         for (int l = 0; l < 3; l++)
         {
             double bound = 1.0 / Math.Sqrt(sizes[l]);
-            using (torch.no_grad())
-            {
-                ps.Add((torch.randn(sizes[l + 1], sizes[l]) * bound).requires_grad_());
-                ps.Add((torch.randn(sizes[l + 1]) * bound).requires_grad_());
-            }
+            ps.Add(torch.randn(sizes[l + 1], sizes[l]).mul_(bound).requires_grad_());
+            ps.Add(torch.randn(sizes[l + 1]).mul_(bound).requires_grad_());
         }
         _params = [.. ps];
     }
@@ -145,10 +163,12 @@ public sealed class TorchMlpStep
             }
         }
     }
+
+    public void Dispose() => TorchTensors.DisposeAll([_x, _target, .. _params]);
 }
 
 /// <summary>W6 sum on TorchSharp.</summary>
-public sealed class TorchSum
+public sealed class TorchSum : IDisposable
 {
     private readonly Tensor _x;
 
@@ -162,10 +182,12 @@ public sealed class TorchSum
     {
         using var s = _x.sum();
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_x);
 }
 
 /// <summary>W7 softmax on TorchSharp.</summary>
-public sealed class TorchSoftmax
+public sealed class TorchSoftmax : IDisposable
 {
     private readonly Tensor _x, _xGrad, _g;
     private readonly bool _log, _backward;
@@ -192,4 +214,6 @@ public sealed class TorchSoftmax
         yg.backward([_g]);
         _xGrad.grad = null;
     }
+
+    public void Dispose() => TorchTensors.DisposeAll(_x, _xGrad, _g);
 }

@@ -13,25 +13,39 @@ public abstract class BackendBenchmark
     [Params(1, 2)]
     public int Threads { get; set; }
 
+    private readonly List<IDisposable> _workloads = [];
+
     /// <summary>Chooses the backend and thread count, then builds the workload on that backend.</summary>
-    protected T SetUp<T>(BackendKind backend, Func<T> create)
+    protected T SetUp<T>(BackendKind backend, Func<T> create) where T : IDisposable
     {
         ThreadSetting.Apply(Threads);
         Runtime.Backend = backend;
-        return create();
+        return Track(create());
     }
 
-    /// <summary><see cref="SetUp{T}"/> with <see cref="Runtime.RecycleTensors"/> on (each case runs in its own process).</summary>
-    protected T SetUpRecycling<T>(BackendKind backend, Func<T> create)
+    /// <summary><see cref="SetUp{T}"/> with <see cref="Runtime.RecycleTensors"/> on (until <see cref="Cleanup"/>).</summary>
+    protected T SetUpRecycling<T>(BackendKind backend, Func<T> create) where T : IDisposable
     {
         Runtime.RecycleTensors = true;
         return SetUp(backend, create);
     }
 
-    /// <summary>Gives the process every core back.</summary>
+    /// <summary>Disposes <paramref name="workload"/> when the case ends (<see cref="Cleanup"/>).</summary>
+    protected T Track<T>(T workload) where T : IDisposable
+    {
+        _workloads.Add(workload);
+        return workload;
+    }
+
+    /// <summary>
+    /// Disposes the case's workloads, then gives the process every core back and turns recycling off. A case run in
+    /// process (the peer run) must leave nothing to the GC: see the note in NativeGradWorkloads.cs.
+    /// </summary>
     [GlobalCleanup]
     public void Cleanup()
     {
+        foreach (var workload in _workloads) workload.Dispose();
+        _workloads.Clear();
         ThreadSetting.Reset();
         Runtime.RecycleTensors = false;
     }

@@ -5,12 +5,25 @@ using NativeGrad.Optim;
 namespace NativeGrad.Benchmarks.Workloads;
 
 // The issue-5 workloads (W1-W7) written against NativeGrad, one class each: the constructor is the setup (it
-// runs on the backend chosen before it), Run() is one measured operation. The benchmark classes here and the
-// peer comparison (bench/NativeGrad.Benchmarks.Peers, which runs the same workloads on TorchSharp) share them.
-// Everything is float32, as in the issue's libtorch table.
+// runs on the backend chosen before it), Run() is one measured operation, Dispose gives every tensor back. The
+// benchmark classes here and the peer comparison (bench/NativeGrad.Benchmarks.Peers, which runs the same workloads
+// on TorchSharp) share them. Everything is float32, as in the issue's libtorch table.
+//
+// A setup leaves no tensor to the GC, and a benchmark disposes its workload when its case ends: the peer run is one
+// process, and a forgotten tensor finalized during a later case makes the pool renew the objects it hands out
+// there (see StoragePool.Rent), a one-off allocation the MemoryDiagnoser would put on that case's operation.
+
+/// <summary>Disposes a workload's tensors.</summary>
+internal static class Tensors
+{
+    public static void Dispose(params ReadOnlySpan<Tensor?> tensors)
+    {
+        foreach (var t in tensors) t?.Dispose();
+    }
+}
 
 /// <summary>W1 seed-step: the tutorial's step: z = x·w + b, BCE-with-logits, backward, zero the grads.</summary>
-public sealed class SeedStep
+public sealed class SeedStep : IDisposable
 {
     private readonly Tensor _x, _y, _w, _b;
 
@@ -33,13 +46,16 @@ public sealed class SeedStep
         _w.ZeroGrad();
         _b.ZeroGrad();
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_x, _y, _w, _b);
 }
 
 /// <summary>
 /// W2 tiny-op: c = a + b on 16 floats, with or without a requiring grad (forward only); or, with <c>into</c>, the
 /// same addition written into a preallocated c (<c>a.Add(b, c)</c>, PyTorch's out=), which allocates nothing.
 /// </summary>
-public sealed class TinyOp
+public sealed class TinyOp : IDisposable
 {
     private readonly Tensor _a, _b;
     private readonly Tensor? _out;
@@ -63,10 +79,13 @@ public sealed class TinyOp
         }
         using var c = _a + _b;
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_a, _b, _out);
 }
 
 /// <summary>W3 elementwise: add, mul, exp or tanh out of place on <c>size</c> floats.</summary>
-public sealed class Elementwise
+public sealed class Elementwise : IDisposable
 {
     private readonly Tensor _a, _b;
     private readonly Func<Tensor, Tensor, Tensor> _op;
@@ -92,10 +111,13 @@ public sealed class Elementwise
     {
         using var c = _op(_a, _b);
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_a, _b);
 }
 
 /// <summary>W4 gemm: square float32 matmul of size n.</summary>
-public sealed class Gemm
+public sealed class Gemm : IDisposable
 {
     private readonly Tensor _a, _b;
 
@@ -112,13 +134,16 @@ public sealed class Gemm
     {
         using var c = _a.MatMul(_b);
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_a, _b);
 }
 
 /// <summary>
 /// W5 mlp-step: MLP 784-512-256-10 with ReLU, batch 128, cross_entropy; forward, backward and a plain SGD update
 /// (p -= lr * p.grad, in place through the backend kernels, no graph), then the grads are cleared.
 /// </summary>
-public sealed class MlpStep
+public sealed class MlpStep : IDisposable
 {
     /// <summary>The SGD learning rate.</summary>
     public const double LearningRate = 0.01;
@@ -139,12 +164,12 @@ public sealed class MlpStep
         var ps = new List<Tensor>();
         for (int l = 0; l < 3; l++)
         {
+            // Scaled in place: a temporary left to the GC would be finalized at BenchmarkDotNet's first forced
+            // collection, and the pool, seeing a forgotten tensor, would renew the objects it hands out next
+            // (a one-off allocation the MemoryDiagnoser would put on the step).
             double bound = 1.0 / Math.Sqrt(sizes[l]);
-            using (GradMode.NoGrad())
-            {
-                ps.Add((Tensor.Randn([sizes[l + 1], sizes[l]], DType.Float32, gen) * bound).RequiresGrad_());
-                ps.Add((Tensor.Randn([sizes[l + 1]], DType.Float32, gen) * bound).RequiresGrad_());
-            }
+            ps.Add(Tensor.Randn([sizes[l + 1], sizes[l]], DType.Float32, gen).MulInPlace(bound).RequiresGrad_());
+            ps.Add(Tensor.Randn([sizes[l + 1]], DType.Float32, gen).MulInPlace(bound).RequiresGrad_());
         }
         _params = [.. ps];
         _sgd = new SGD(_params, lr: LearningRate);
@@ -169,10 +194,13 @@ public sealed class MlpStep
         _sgd.Step();
         _sgd.ZeroGrad();
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose([_x, _target, .. _params]);
 }
 
 /// <summary>W6 sum: the sum of 16M floats.</summary>
-public sealed class Sum
+public sealed class Sum : IDisposable
 {
     private readonly Tensor _x;
 
@@ -184,10 +212,13 @@ public sealed class Sum
     {
         using var s = _x.Sum();
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_x);
 }
 
 /// <summary>W7 softmax: softmax or log_softmax over the last dim of 4096x1024, forward or forward + backward.</summary>
-public sealed class Softmax
+public sealed class Softmax : IDisposable
 {
     private readonly Tensor _x, _xGrad, _g;
     private readonly bool _log, _backward;
@@ -216,4 +247,7 @@ public sealed class Softmax
         yg.Backward(_g);
         _xGrad.ZeroGrad();
     }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_x, _xGrad, _g);
 }
