@@ -1,3 +1,5 @@
+using Microsoft.Extensions.ObjectPool;
+
 namespace NativeGrad.Autograd;
 
 /// <summary>
@@ -18,6 +20,16 @@ internal static class Engine
         public readonly SlotList<BackwardNode> Stack = new();
         public readonly HashSet<BackwardNode> Visited = new(NodeIdentity.Instance);
         public readonly Dictionary<BackwardNode, Tensor?[]> Buffers = new(NodeIdentity.Instance);
+
+        /// <summary>
+        /// With inputs (Autograd.Grad, Backward(inputs: ...)): the first of the gradient edges to capture at each node,
+        /// an index into <see cref="Captures"/>, whose entries chain on through <c>Next</c> (-1 ends the chain).
+        /// </summary>
+        public readonly Dictionary<BackwardNode, int> CaptureHeads = new(NodeIdentity.Instance);
+        public readonly List<(int InputNr, int Index, int Next)> Captures = [];
+
+        /// <summary>With inputs: the nodes that must run for a gradient to reach a captured edge.</summary>
+        public readonly HashSet<BackwardNode> Leads = new(NodeIdentity.Instance);
 
         /// <summary>
         /// Which gradients this pass alone holds, so a leaf can adopt one as its .Grad without a copy. A gradient is
@@ -113,7 +125,25 @@ internal static class Engine
             Visited.Clear();
             Stack.Clear();
             Buffers.Clear();
+            CaptureHeads.Clear();
+            Captures.Clear();
+            Leads.Clear();
         }
+
+        /// <summary>Whether the collections grew too large to keep for the next pass.</summary>
+        public bool Huge => Nodes.Count > 65536 || Captures.Count > 65536;
+    }
+
+    /// <summary>
+    /// The scratch of a pass started while another runs on the same thread (from a hook, a custom function's backward,
+    /// checkpointing): the thread's own is in use by the outer pass. Shared by all threads; a scratch goes back cleared.
+    /// </summary>
+    private static readonly ObjectPool<Scratch> NestedScratch = new DefaultObjectPool<Scratch>(new ScratchPolicy(), maximumRetained: 16);
+
+    private sealed class ScratchPolicy : IPooledObjectPolicy<Scratch>
+    {
+        public Scratch Create() => new();
+        public bool Return(Scratch scratch) => !scratch.Huge; // cleared by the pass that used it
     }
 
     /// <summary>Reference identity hashed by the creation number (RuntimeHelpers.GetHashCode's first call on an object is slow).</summary>
@@ -145,7 +175,7 @@ internal static class Engine
             rootGrad = cached ? state.RootOnes(root) : Autograd.MakeRootGradient(root, null, 0);
         }
         var edge = root.GradientEdge();
-        Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, null, accumulate: true,
+        Run(new ReadOnlySpan<GradientEdge>(in edge), new ReadOnlySpan<Tensor>(in rootGrad), retainGraph, createGraph, null, accumulate: true,
             cachedRoot: cached);
     }
 
@@ -166,29 +196,23 @@ internal static class Engine
             rootEdges[i] = roots[i].GradientEdge();
         }
 
-        Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures = null;
         if (inputs is not null)
         {
-            captures = new Dictionary<BackwardNode, List<(int, int)>>(ReferenceEqualityComparer.Instance);
             for (int i = 0; i < inputs.Length; i++)
-            {
                 if (!inputs[i].RequiresGrad)
                     throw new InvalidOperationException($"One of the differentiated Tensors (index {i}) does not require grad");
-                var edge = inputs[i].GradientEdge();
-                if (!captures.TryGetValue(edge.Node!, out var list)) captures[edge.Node!] = list = [];
-                list.Add((edge.InputNr, i));
-            }
         }
-        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate, cachedRoot: false);
+        return Run(rootEdges, rootGrads, retainGraph, createGraph, inputs, accumulate, cachedRoot: false);
     }
 
     private static Tensor?[]? Run(ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph,
-                                  Tensor[]? inputs, Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate,
-                                  bool cachedRoot)
+                                  Tensor[]? inputs, bool accumulate, bool cachedRoot)
     {
         var state = ThreadState.Current;
-        // A backward started from inside a backward (a hook, a custom function) takes fresh collections.
-        var scratch = state.IdleEngineScratch ?? new Scratch();
+        // A backward started from inside a backward (a hook, a custom function) takes a scratch from the shared pool.
+        var scratch = state.IdleEngineScratch;
+        bool nested = scratch is null;
+        scratch ??= NestedScratch.Get();
         state.IdleEngineScratch = null;
         // The gradients and temporaries the pass creates are tracked by a frame of its own. When only NativeGrad's own
         // code saw them (no hook, no custom function, no graph of the backward kept), they go back at the end of the
@@ -198,18 +222,20 @@ internal static class Engine
         bool completed = false;
         try
         {
-            results = Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, captures, accumulate);
+            if (inputs is not null) MapCaptures(scratch, inputs, accumulate);
+            results = Execute(scratch, state, rootEdges, rootGrads, retainGraph, createGraph, inputs, accumulate);
             completed = true;
             return results;
         }
         finally
         {
             bool disposeTemporaries = completed && !createGraph && !scratch.UserCodeRan && !AnomalyMode.IsEnabled;
-            bool huge = scratch.Nodes.Count > 65536; // do not keep a giant graph's capacity around
+            bool huge = scratch.Huge; // do not keep a giant graph's capacity around
             scratch.Clear(); // gives back the tensors it claimed first: a claimed tensor is never recycled
             frame.CloseForPass(state, disposeTemporaries, results);
             if (cachedRoot && !disposeTemporaries) state.ForgetRootOnes(rootGrads[0]); // user code may have kept it
-            if (!huge) state.IdleEngineScratch = scratch;
+            if (nested) NestedScratch.Return(scratch);
+            else if (!huge) state.IdleEngineScratch = scratch;
             if (scratch.RootsRetained)
             {
                 scratch.RootsRetained = false;
@@ -218,13 +244,36 @@ internal static class Engine
         }
     }
 
+    /// <summary>
+    /// Records, per node, which of its gradient edges are the inputs'. An input given twice is captured twice for
+    /// Autograd.Grad (both results), once for Backward(inputs:) (its .Grad accumulates once, as in PyTorch).
+    /// </summary>
+    private static void MapCaptures(Scratch scratch, Tensor[] inputs, bool accumulate)
+    {
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var edge = inputs[i].GradientEdge();
+            ref int head = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(scratch.CaptureHeads, edge.Node!, out bool exists);
+            if (exists && accumulate && Captures(scratch, head, edge.InputNr)) continue;
+            scratch.Captures.Add((edge.InputNr, i, exists ? head : -1));
+            head = scratch.Captures.Count - 1;
+        }
+    }
+
+    private static bool Captures(Scratch scratch, int link, int inputNr)
+    {
+        for (; link >= 0; link = scratch.Captures[link].Next)
+            if (scratch.Captures[link].InputNr == inputNr) return true;
+        return false;
+    }
+
     private static Tensor?[]? Execute(Scratch scratch, ThreadState state, ReadOnlySpan<GradientEdge> rootEdges, ReadOnlySpan<Tensor> rootGrads,
-                                      bool retainGraph, bool createGraph, Tensor[]? inputs,
-                                      Dictionary<BackwardNode, List<(int InputNr, int Index)>>? captures, bool accumulate)
+                                      bool retainGraph, bool createGraph, Tensor[]? inputs, bool accumulate)
     {
         scratch.Arrays = state.GradArrays;
         Order(scratch, rootEdges);
-        HashSet<BackwardNode>? needed = captures is null ? null : NodesLeadingTo(scratch, captures);
+        bool capturing = inputs is not null;
+        if (capturing) FindLeads(scratch);
 
         for (int i = 0; i < rootEdges.Length; i++)
         {
@@ -243,21 +292,22 @@ internal static class Engine
             if (hooked || !(node.Recyclable || node is AccumulateGrad)) scratch.UserCodeRan = true; // (a leaf's post-accumulate hooks: below)
             grads = node.RunTensorHooks(grads);
 
-            if (captures is not null && captures.TryGetValue(node, out var wanted))
+            if (capturing && scratch.CaptureHeads.TryGetValue(node, out int link))
             {
-                foreach (var (inputNr, index) in wanted)
+                for (; link >= 0; link = scratch.Captures[link].Next)
                 {
+                    var (inputNr, index, _) = scratch.Captures[link];
                     if (!accumulate) results![index] = grads[inputNr];
                     else if (node is AccumulateGrad leaf && grads[inputNr] is { } g && leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state))
                         scratch.UserCodeRan = true;
                 }
             }
-            else if (node is AccumulateGrad leaf && accumulate && captures is null)
+            else if (node is AccumulateGrad leaf && accumulate && !capturing)
             {
                 if (grads[0] is { } g && leaf.Accumulate(g, createGraph, scratch.IsExclusive(g), state)) scratch.UserCodeRan = true;
             }
 
-            if (node is AccumulateGrad || (needed is not null && !needed.Contains(node)))
+            if (node is AccumulateGrad || (capturing && !scratch.Leads.Contains(node)))
             {
                 if (!hooked) scratch.Recycle(grads);
                 continue;
@@ -433,22 +483,21 @@ internal static class Engine
         }
     }
 
-    /// <summary>The nodes that must run for a gradient to reach one of the captured nodes.</summary>
-    private static HashSet<BackwardNode> NodesLeadingTo(Scratch scratch, Dictionary<BackwardNode, List<(int, int)>> captures)
+    /// <summary>Fills <c>scratch.Leads</c>: the nodes that must run for a gradient to reach one of the captured nodes.</summary>
+    private static void FindLeads(Scratch scratch)
     {
-        var leads = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
+        var leads = scratch.Leads;
         for (int i = scratch.Nodes.Count - 1; i >= 0; i--)
         {
             var node = scratch.Nodes[i];
             foreach (var edge in node.Next)
             {
-                if (edge.Node is { } next && (captures.ContainsKey(next) || leads.Contains(next)))
+                if (edge.Node is { } next && (scratch.CaptureHeads.ContainsKey(next) || leads.Contains(next)))
                 {
                     leads.Add(node);
                     break;
                 }
             }
         }
-        return leads;
     }
 }
