@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -31,7 +31,7 @@ namespace NativeGrad.Backends;
 /// BLAS conventions (shared with the C core): beta == 0 never reads C (NaNs there do not propagate); k == 0 or
 /// alpha == 0 reads neither A nor B. Work is split over (row range, panel group) tasks, or over batches when the
 /// products are small; Runtime.Threads == 1 runs everything inline on the calling thread. No path allocates once
-/// warm: buffers come from <see cref="ArrayPool{T}"/>, and the parallel loops take struct bodies.
+/// warm: buffers are pooled spans (<see cref="SpanOwner{T}"/>, over the shared array pool), and the parallel loops take struct bodies.
 /// </para>
 /// </summary>
 internal static unsafe class ManagedGemm
@@ -77,29 +77,22 @@ internal static unsafe class ManagedGemm
             return;
         }
 
-        T[] packedB = ArrayPool<T>.Shared.Rent(checked((int)(g.PackedBLength + Align / sizeof(T))));
-        try
+        using var packedB = SpanOwner<T>.Allocate(checked((int)(g.PackedBLength + Align / sizeof(T))));
+        fixed (T* raw = packedB.Span)
         {
-            fixed (T* raw = packedB)
+            T* pb = AlignUp(raw);
+            bool go = parallel && work >= ParallelWork;
+            for (long bi = 0; bi < batch; bi++)
             {
-                T* pb = AlignUp(raw);
-                bool go = parallel && work >= ParallelWork;
-                for (long bi = 0; bi < batch; bi++)
+                bool pack = bi == 0 || strideB != 0;
+                if (go)
                 {
-                    bool pack = bi == 0 || strideB != 0;
-                    if (go)
-                    {
-                        RunSplit(g, a + bi * strideA, pack ? b + bi * strideB : null, pb, c + bi * strideC, threads);
-                        continue;
-                    }
-                    if (pack) g.PackB(b + bi * strideB, pb, 0, g.Panels);
-                    g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
+                    RunSplit(g, a + bi * strideA, pack ? b + bi * strideB : null, pb, c + bi * strideC, threads);
+                    continue;
                 }
+                if (pack) g.PackB(b + bi * strideB, pb, 0, g.Panels);
+                g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
             }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(packedB);
         }
     }
 
@@ -115,20 +108,13 @@ internal static unsafe class ManagedGemm
             ManagedParallel.For(batch, threads, ref body);
             return;
         }
-        T[] shared = ArrayPool<T>.Shared.Rent(length);
-        try
+        using var shared = SpanOwner<T>.Allocate(length);
+        fixed (T* raw = shared.Span)
         {
-            fixed (T* raw = shared)
-            {
-                T* pb = AlignUp(raw);
-                g.PackB(b, pb, 0, g.Panels);
-                var body = new BatchTasks<T>(g, a, strideA, b, 0, c, strideC, pb, length);
-                ManagedParallel.For(batch, threads, ref body);
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(shared);
+            T* pb = AlignUp(raw);
+            g.PackB(b, pb, 0, g.Panels);
+            var body = new BatchTasks<T>(g, a, strideA, b, 0, c, strideC, pb, length);
+            ManagedParallel.For(batch, threads, ref body);
         }
     }
 
@@ -145,19 +131,12 @@ internal static unsafe class ManagedGemm
                 g.ComputeBlock(a + bi * strideA, sharedPackedB, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
                 return;
             }
-            T[] packed = ArrayPool<T>.Shared.Rent(length);
-            try
+            using var packed = SpanOwner<T>.Allocate(length);
+            fixed (T* raw = packed.Span)
             {
-                fixed (T* raw = packed)
-                {
-                    T* pb = AlignUp(raw);
-                    g.PackB(b + bi * strideB, pb, 0, g.Panels);
-                    g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
-                }
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(packed);
+                T* pb = AlignUp(raw);
+                g.PackB(b + bi * strideB, pb, 0, g.Panels);
+                g.ComputeBlock(a + bi * strideA, pb, c + bi * strideC, 0, g.Tiles, 0, g.Panels);
             }
         }
     }
@@ -315,48 +294,41 @@ internal static unsafe class ManagedGemm
             long tileSize = mr * nr;
             // One buffer: the per-tile accumulator scratch (raw sums between k blocks, and edge tiles), then the packed chunk.
             long length = chunkTiles * tileSize + chunkTiles * mr * k + Align / sizeof(T);
-            T[] buffer = ArrayPool<T>.Shared.Rent(checked((int)length));
-            try
+            using var buffer = SpanOwner<T>.Allocate(checked((int)length));
+            fixed (T* raw = buffer.Span)
             {
-                fixed (T* raw = buffer)
+                T* scratch = AlignUp(raw);
+                T* pa = scratch + chunkTiles * tileSize;
+                for (long tc = t0; tc < t1; tc += chunkTiles)
                 {
-                    T* scratch = AlignUp(raw);
-                    T* pa = scratch + chunkTiles * tileSize;
-                    for (long tc = t0; tc < t1; tc += chunkTiles)
+                    long tiles = Math.Min(chunkTiles, t1 - tc);
+                    long r0 = tc * mr;
+                    PackA(a, pa, r0, tiles);
+                    for (long jp = p0; jp < p1; jp++)
                     {
-                        long tiles = Math.Min(chunkTiles, t1 - tc);
-                        long r0 = tc * mr;
-                        PackA(a, pa, r0, tiles);
-                        for (long jp = p0; jp < p1; jp++)
+                        T* panel = packedB + jp * k * nr;
+                        long j0 = jp * nr;
+                        int cols = (int)Math.Min(nr, _n - j0);
+                        for (long pc = 0; pc < k; pc += KC)
                         {
-                            T* panel = packedB + jp * k * nr;
-                            long j0 = jp * nr;
-                            int cols = (int)Math.Min(nr, _n - j0);
-                            for (long pc = 0; pc < k; pc += KC)
+                            int kc = (int)Math.Min(KC, k - pc);
+                            bool first = pc == 0, last = pc + kc == k;
+                            for (long t = 0; t < tiles; t++)
                             {
-                                int kc = (int)Math.Min(KC, k - pc);
-                                bool first = pc == 0, last = pc + kc == k;
-                                for (long t = 0; t < tiles; t++)
-                                {
-                                    long i0 = r0 + t * mr;
-                                    int rows = (int)Math.Min(mr, _m - i0);
-                                    T* tileA = pa + t * mr * k + pc * mr;
-                                    T* acc = scratch + t * tileSize;
-                                    T* ct = c + i0 * ldc + j0;
-                                    // Straight into C only for a full tile after the last k block; else raw sums to scratch.
-                                    bool direct = last && rows == mr && cols == nr;
-                                    if (Wide) Kernel12x2(kc, tileA, panel + pc * nr, acc, first, direct, ct, ldc, _alpha, _beta);
-                                    else Kernel6x2(kc, tileA, panel + pc * nr, acc, first, direct, ct, ldc, _alpha, _beta);
-                                    if (last && !direct) StoreEdge(acc, ct, rows, cols);
-                                }
+                                long i0 = r0 + t * mr;
+                                int rows = (int)Math.Min(mr, _m - i0);
+                                T* tileA = pa + t * mr * k + pc * mr;
+                                T* acc = scratch + t * tileSize;
+                                T* ct = c + i0 * ldc + j0;
+                                // Straight into C only for a full tile after the last k block; else raw sums to scratch.
+                                bool direct = last && rows == mr && cols == nr;
+                                if (Wide) Kernel12x2(kc, tileA, panel + pc * nr, acc, first, direct, ct, ldc, _alpha, _beta);
+                                else Kernel6x2(kc, tileA, panel + pc * nr, acc, first, direct, ct, ldc, _alpha, _beta);
+                                if (last && !direct) StoreEdge(acc, ct, rows, cols);
                             }
                         }
                     }
                 }
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(buffer);
             }
         }
 

@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 
@@ -105,7 +106,7 @@ internal static unsafe class ManagedReduce
     /// </summary>
     private static T LongRowSum<T>(T* p, long n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const long StackBlocks = 2048; // 16 KB of partials: rows up to 128M elements need no heap array
+        const long StackBlocks = 2048; // 16 KB of partials: rows up to 128M elements need no pooled array
         long blocks = (n + RowBlock - 1) / RowBlock;
         int threads = ManagedParallel.Threads;
         if (blocks <= StackBlocks)
@@ -114,8 +115,8 @@ internal static unsafe class ManagedReduce
             BlockSums(p, n, blocks, partial, threads);
             return T.CreateTruncating(PairwiseSum(partial, blocks));
         }
-        double[] heap = new double[blocks];
-        fixed (double* partial = heap)
+        using var heap = SpanOwner<double>.Allocate(checked((int)blocks));
+        fixed (double* partial = heap.Span)
         {
             BlockSums(p, n, blocks, partial, threads);
             return T.CreateTruncating(PairwiseSum(partial, blocks));
