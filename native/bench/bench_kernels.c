@@ -1,5 +1,7 @@
 /* bench_kernels.c - best-of-N times of the element-wise, reduction and softmax kernels behind W3, W6 and W7 of
- * issue 5, at 1 and 2 threads, with the memory bandwidth they reach (bytes read + written / time).
+ * issue 5, at 1 and 2 threads, with the memory bandwidth they reach (bytes read + written / time). Two reference
+ * rows split the 1M add's 12 MB into its parts: reading its two inputs (max 2M: 8 MB read) and writing its output
+ * (memset 1M: 4 MB written); on a core where the add takes their sum, it is at the cache's bandwidth wall.
  * usage: bench_kernels [path]      e.g. bench_kernels avx512      (run it niced on a shared machine) */
 #define _POSIX_C_SOURCE 200809L
 #include "nativegrad.h"
@@ -18,7 +20,8 @@ static double now(void) {
 typedef struct bench_case {
     const char *name;
     int kind; /* 0 unary, 1 binary, 2 sum, 3 softmax, 4 logsoftmax, 5 sum rows, 6/7 softmax/log_softmax backward,
-               * 8/9 softmax/log_softmax forward then backward (W7 fwd+bwd: y = f(x), dx from y and a separate g) */
+               * 8/9 softmax/log_softmax forward then backward (W7 fwd+bwd: y = f(x), dx from y and a separate g),
+               * 10 memset (the C library's, a write-only reference), 11 max (a read-only reference) */
     int op;
     int64_t n;
 } bench_case;
@@ -41,6 +44,8 @@ static void run(const bench_case *c) {
         ng_softmax(NG_F32, c->kind == 9, c->n / 1024, 1024, X, Z);
         ng_softmax_backward(NG_F32, c->kind == 9, c->n / 1024, 1024, Z, Y, W);
         break;
+    case 10: memset(Z, 0, (size_t)c->n * 4); break;
+    case 11: ng_reduce(NG_F32, NG_REDUCE_MAX, 1, c->n, 1, X, Z); break;
     }
 }
 
@@ -61,6 +66,7 @@ int main(int argc, char **argv) {
     }
     const bench_case cases[] = {
         {"add 1M", 1, NG_BINARY_ADD, 1 << 20},   {"mul 1M", 1, NG_BINARY_MUL, 1 << 20},
+        {"ref: max 2M (read 8 MB)", 11, 0, 1 << 21}, {"ref: memset 1M (4 MB)", 10, 0, 1 << 20},
         {"exp 1M", 0, NG_UNARY_EXP, 1 << 20},    {"tanh 1M", 0, NG_UNARY_TANH, 1 << 20},
         {"add 16M", 1, NG_BINARY_ADD, 1 << 24},  {"mul 16M", 1, NG_BINARY_MUL, 1 << 24},
         {"exp 16M", 0, NG_UNARY_EXP, 1 << 24},   {"tanh 16M", 0, NG_UNARY_TANH, 1 << 24},
@@ -73,7 +79,7 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const bench_case *c = &cases[k];
         const double bytes = (double)c->n * 4 *
-                             (c->kind >= 8 ? 5 : c->kind == 1 || c->kind >= 6 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
+                             (c->kind >= 10 ? 1 : c->kind >= 8 ? 5 : c->kind == 1 || c->kind >= 6 ? 3 : c->kind == 2 || c->kind == 5 ? 1 : 2);
         for (int t = 1; t <= 2; t++) {
             ng_set_threads(t);
             run(c);
