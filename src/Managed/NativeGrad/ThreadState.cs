@@ -32,8 +32,16 @@ internal sealed class ThreadState
     /// <summary>The arrays this thread's most recent kernel calls were handed (created on first use).</summary>
     public InFlightArrays.Ring? Ring;
 
-    /// <summary>The engine's collections, reused by the next backward pass on this thread.</summary>
-    public Autograd.Engine.Scratch? IdleEngineScratch;
+    /// <summary>The engine's collections, reused by every backward pass on this thread that no other pass encloses.</summary>
+    public Autograd.Engine.Scratch EngineScratch => _engineScratch ??= new Autograd.Engine.Scratch();
+
+    /// <summary>True while a backward pass on this thread uses <see cref="EngineScratch"/>.</summary>
+    public bool EngineScratchInUse;
+
+    private Autograd.Engine.Scratch? _engineScratch;
+
+    /// <summary>Lets a scratch that grew too large go (the next pass makes a new one).</summary>
+    public void DropEngineScratch() => _engineScratch = null;
 
     /// <summary>Small gradient arrays for this thread's backward passes.</summary>
     public Autograd.GradArrayPool GradArrays => _gradArrays ??= new Autograd.GradArrayPool();

@@ -210,10 +210,9 @@ internal static class Engine
     {
         var state = ThreadState.Current;
         // A backward started from inside a backward (a hook, a custom function) takes a scratch from the shared pool.
-        var scratch = state.IdleEngineScratch;
-        bool nested = scratch is null;
-        scratch ??= NestedScratch.Get();
-        state.IdleEngineScratch = null;
+        bool nested = state.EngineScratchInUse;
+        var scratch = nested ? NestedScratch.Get() : state.EngineScratch;
+        state.EngineScratchInUse = true;
         // The gradients and temporaries the pass creates are tracked by a frame of its own. When only NativeGrad's own
         // code saw them (no hook, no custom function, no graph of the backward kept), they go back at the end of the
         // pass, objects included, so a steady backward allocates nothing; otherwise they join the caller's scope.
@@ -235,7 +234,11 @@ internal static class Engine
             frame.CloseForPass(state, disposeTemporaries, results);
             if (cachedRoot && !disposeTemporaries) state.ForgetRootOnes(rootGrads[0]); // user code may have kept it
             if (nested) NestedScratch.Return(scratch);
-            else if (!huge) state.IdleEngineScratch = scratch;
+            else
+            {
+                state.EngineScratchInUse = false;
+                if (huge) state.DropEngineScratch();
+            }
             if (scratch.RootsRetained)
             {
                 scratch.RootsRetained = false;
