@@ -99,4 +99,28 @@ public class EngineCaptureTests
         for (int i = 0; i < 50; i++) Round(i);
         Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t => { for (int i = 0; i < 50; i++) Round(1000 * t + i); });
     }
+
+    [Fact]
+    public void AnOutermostPassUsesTheThreadsOwnScratchAndANestedOneAnother()
+    {
+        var state = ThreadState.Current;
+        var x = Tensor.FromArray([1.0, 2.0]).RequiresGrad_();
+        (x * x).Sum().Backward();
+        var own = state.EngineScratch;
+        bool? nestedSawOwnInUse = null;
+        var h = x * 3.0;
+        h.RegisterHook(g =>
+        {
+            nestedSawOwnInUse = state.EngineScratchInUse;
+            using var grad = Autograd.Autograd.EnableGrad();
+            var z = Tensor.FromArray([2.0]).RequiresGrad_();
+            Assert.Equal([4.0], Autograd.Autograd.Grad((z * z).Sum(), z)!.ToArray<double>());
+            Assert.True(state.EngineScratchInUse); // the inner pass left the outer one's scratch alone
+            return null;
+        });
+        h.Sum().Backward();
+        Assert.True(nestedSawOwnInUse);
+        Assert.False(state.EngineScratchInUse);
+        Assert.Same(own, state.EngineScratch);
+    }
 }
