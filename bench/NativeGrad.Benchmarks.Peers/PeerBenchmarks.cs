@@ -202,3 +202,22 @@ public class W7_Softmax : PeerBenchmark
     [Benchmark] public void Native() => _native.Run();
     [Benchmark] public void Managed() => _managed.Run();
 }
+
+/// <summary>Beyond W1-W7: binary_cross_entropy_with_logits (mean) over 1M logits, forward and forward + backward.</summary>
+[MemoryDiagnoser]
+public class Loss_BceWithLogits : PeerBenchmark
+{
+    private TorchBceWithLogits _torch = null!;
+    private BceWithLogits _native = null!, _managed = null!;
+
+    /// <summary>Forward + backward instead of forward only.</summary>
+    [Params(false, true)]
+    public bool Backward { get; set; }
+
+    [GlobalSetup(Target = nameof(TorchSharp))] public void SetupTorch() => _torch = SetUpTorch(() => new TorchBceWithLogits(Backward));
+    [GlobalSetup(Target = nameof(Native))] public void SetupNative() => _native = SetUp(BackendKind.Native, () => new BceWithLogits(Backward));
+    [GlobalSetup(Target = nameof(Managed))] public void SetupManaged() => _managed = SetUp(BackendKind.Managed, () => new BceWithLogits(Backward));
+    [Benchmark(Baseline = true)] public void TorchSharp() => _torch.Run();
+    [Benchmark] public void Native() => _native.Run();
+    [Benchmark] public void Managed() => _managed.Run();
+}

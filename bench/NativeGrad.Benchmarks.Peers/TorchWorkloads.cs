@@ -217,3 +217,29 @@ public sealed class TorchSoftmax : IDisposable
 
     public void Dispose() => TorchTensors.DisposeAll(_x, _xGrad, _g);
 }
+
+/// <summary>binary_cross_entropy_with_logits (mean) on TorchSharp, forward or forward + backward.</summary>
+public sealed class TorchBceWithLogits : IDisposable
+{
+    private readonly Tensor _x, _y;
+    private readonly bool _backward;
+
+    public TorchBceWithLogits(bool backward, int size = 1 << 20)
+    {
+        torch.manual_seed(8);
+        _x = torch.randn(size).requires_grad_();
+        _y = torch.rand(size);
+        _backward = backward;
+    }
+
+    public void Run()
+    {
+        using var scope = torch.NewDisposeScope();
+        var loss = F.binary_cross_entropy_with_logits(_x, _y);
+        if (!_backward) return;
+        loss.backward();
+        _x.grad = null;
+    }
+
+    public void Dispose() => TorchTensors.DisposeAll(_x, _y);
+}

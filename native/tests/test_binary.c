@@ -16,10 +16,18 @@ static double ref_binary(int op, double a, double b) {
     case NG_BINARY_LT: return a < b;
     case NG_BINARY_GE: return a >= b;
     case NG_BINARY_LE: return a <= b;
-    case NG_BINARY_BCE_WITH_LOGITS: return (1 - b) * a + (fmax(-a, 0) + log1p(exp(-fabs(a)))); /* the kernel's association */
+    case NG_BINARY_BCE_WITH_LOGITS: return (a >= 0 ? (1 - b) * a : -(b * a)) + log1p(exp(-fabs(a))); /* the kernels' association */
     case NG_BINARY_SIGMOID_SUB: return (a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a))) - b; /* the kernel's branches */
     }
     return NAN;
+}
+
+/* The size of the terms the f32 vector kernels of BCE-with-logits and sigmoid-minus-target add up (they compute in
+ * float, as libtorch does): their error is a few ulp of this, however much the terms cancel (targets outside [0, 1]). */
+static double term_scale(int op, double a, double b) {
+    if (op == NG_BINARY_BCE_WITH_LOGITS) return fabs(a >= 0 ? (1 - b) * a : -b * a) + log1p(exp(-fabs(a)));
+    if (op == NG_BINARY_SIGMOID_SUB) return (a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a))) + fabs(b);
+    return 0;
 }
 
 static double gen(int op, int64_t i, int which) {
@@ -56,6 +64,7 @@ static void run_case(const char *path, int dtype, int op, int ndim, const int64_
     for (int64_t i = 0; i <= amax; i++) setv(dtype, a, i, gen(op, i, 0));
     for (int64_t i = 0; i <= bmax; i++) setv(dtype, b, i, gen(op, i * 3 + 1, 1));
     double *ref = (double *)xmalloc((size_t)(total + 1) * sizeof(double));
+    double *scale = (double *)xmalloc((size_t)(total + 1) * sizeof(double));
     for (int64_t t = 0; t < total; t++) {
         int64_t rem = t, oa = 0, ob2 = 0;
         for (int d = ndim - 1; d >= 0; d--) {
@@ -65,6 +74,7 @@ static void run_case(const char *path, int dtype, int op, int ndim, const int64_
             ob2 += i * bs[d];
         }
         ref[t] = ref_binary(op, getv(dtype, a, oa), getv(dtype, b, ob2));
+        scale[t] = term_scale(op, getv(dtype, a, oa), getv(dtype, b, ob2));
     }
     if (alias == 1) o = a; /* only used when a is contiguous with the output shape */
     if (alias == 2) o = b;
@@ -75,7 +85,8 @@ static void run_case(const char *path, int dtype, int op, int ndim, const int64_
     for (int64_t t = 0; t < total && bad < 3; t++) {
         double got = getv(dtype, o, t), want = ref[t];
         if (dtype == NG_F32) want = (double)(float)want;
-        if (!close_enough(got, want, rtol, 1e-300)) {
+        const double atol = dtype == NG_F32 ? 8 * 1.1920929e-7 * scale[t] : 0; /* see term_scale */
+        if (!close_enough(got, want, rtol, atol > 1e-300 ? atol : 1e-300)) {
             bad++;
             CHECK(0, "%s %s op %d ndim %d total %lld off %d alias %d: out[%lld] = %.9g want %.9g", path,
                   dtype ? "f64" : "f32", op, ndim, (long long)total, off, alias, (long long)t, got, want);
@@ -87,6 +98,46 @@ static void run_case(const char *path, int dtype, int op, int ndim, const int64_
     free(bb);
     free(ob);
     free(ref);
+    free(scale);
+}
+
+/* BCE-with-logits and sigmoid-minus-target in f32 for targets in [0, 1] (a probability, as in training): within
+ * 3 ulp of the correctly rounded result for the loss, and for the gradient (which can cancel) within 2 ulp of
+ * sigmoid(x) or of the result, whichever is larger */
+static void test_bce_accuracy(const char *path) {
+    enum { N = 1 << 16 };
+    static float x[N], y[N], o[N];
+    static const float targets[] = {0.0f, 1.0f, 0.5f, 0.25f, 0.9f, 0.999f, 1e-3f, -1.0f /* random */};
+    int64_t worst_loss = 0, worst_grad = 0;
+    float wx = 0, wy = 0, gx = 0, gy = 0, go = 0;
+    for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
+        for (int64_t i = 0; i < N; i++) {
+            /* logits from -120 to 120, dense near 0 */
+            const double u = (double)i / (N - 1) * 2 - 1;
+            x[i] = (float)(u * u * u * 120);
+            y[i] = targets[k] >= 0 ? targets[k] : (float)rng_uniform(0, 1);
+        }
+        CHECK(ng_binary(NG_F32, NG_BINARY_BCE_WITH_LOGITS, 1, (int64_t[]){N}, x, (int64_t[]){1}, y, (int64_t[]){1}, o) == NG_OK, "bce");
+        for (int64_t i = 0; i < N; i++) {
+            const double xd = x[i], yd = y[i];
+            const float want = (float)((xd >= 0 ? (1 - yd) * xd : -yd * xd) + log1p(exp(-fabs(xd))));
+            const int64_t u = ulp_f32(o[i], want);
+            if (u > worst_loss) { worst_loss = u; wx = x[i]; wy = y[i]; }
+        }
+        CHECK(ng_binary(NG_F32, NG_BINARY_SIGMOID_SUB, 1, (int64_t[]){N}, x, (int64_t[]){1}, y, (int64_t[]){1}, o) == NG_OK, "sigmoid_sub");
+        for (int64_t i = 0; i < N; i++) {
+            const double xd = x[i], s = xd >= 0 ? 1 / (1 + exp(-xd)) : exp(xd) / (1 + exp(xd));
+            const double err = fabs((double)o[i] - (s - y[i]));
+            const float want = (float)(s - y[i]); /* the result's own rounding is allowed too */
+            const double ulp_s = fmax(fmax(nextafterf((float)s, INFINITY) - (float)s, fabsf(nextafterf(want, INFINITY) - want)), 1e-45);
+            const int64_t u = (int64_t)ceil(err / ulp_s - 0.5);
+            if (u > worst_grad) { worst_grad = u; gx = x[i]; gy = y[i]; go = o[i]; }
+        }
+    }
+    printf("  %s bce_with_logits f32: max %lld ulp (x = %.9g, y = %.9g); sigmoid_sub: max %lld ulp of sigmoid(x) or the result (x = %.9g, y = %.9g: %.9g)\n", path,
+           (long long)worst_loss, wx, wy, (long long)worst_grad, gx, gy, go);
+    CHECK(worst_loss <= 3, "%s bce_with_logits max error %lld ulp > 3 at x = %.9g, y = %.9g", path, (long long)worst_loss, wx, wy);
+    CHECK(worst_grad <= 2, "%s sigmoid_sub max error %lld ulp of sigmoid > 2", path, (long long)worst_grad);
 }
 
 static void test_binary_path(const char *path) {
@@ -214,6 +265,7 @@ int main(void) {
     const char *path;
     FOR_EACH_PATH(path) {
         test_binary_path(path);
+        test_bce_accuracy(path);
         test_copy_fill(path);
     }
     return test_finish("test_binary");

@@ -251,3 +251,35 @@ public sealed class Softmax : IDisposable
     /// <summary>Gives the workload's tensors (and their grads) back.</summary>
     public void Dispose() => Tensors.Dispose(_x, _xGrad, _g);
 }
+
+/// <summary>
+/// Beyond W1-W7: binary_cross_entropy_with_logits (mean) over <c>size</c> logits against probabilities in [0, 1],
+/// forward or forward + backward (a multi-label or mask loss; the fused kernels of issue 5's item 2).
+/// </summary>
+public sealed class BceWithLogits : IDisposable
+{
+    private readonly Tensor _x, _y;
+    private readonly bool _backward;
+
+    /// <summary>Random logits requiring grad and random targets in [0, 1].</summary>
+    public BceWithLogits(bool backward, int size = 1 << 20)
+    {
+        var gen = new Generator(8);
+        _x = Tensor.Randn([size], DType.Float32, gen, requiresGrad: true);
+        _y = Tensor.Rand([size], DType.Float32, gen);
+        _backward = backward;
+    }
+
+    /// <summary>One loss (and its gradient).</summary>
+    public void Run()
+    {
+        using var scope = Tensor.Scope();
+        var loss = Functional.BinaryCrossEntropyWithLogits(_x, _y);
+        if (!_backward) return;
+        loss.Backward();
+        _x.ZeroGrad();
+    }
+
+    /// <summary>Gives the workload's tensors (and their grads) back.</summary>
+    public void Dispose() => Tensors.Dispose(_x, _y);
+}

@@ -1,8 +1,9 @@
-/* binary_avx512.c - avx512 instantiation of the vectorised binary row kernels (binary_simd.inc). */
+/* binary_avx512.c - avx512 instantiation of the vectorised binary row kernels (binary_simd.inc, vmath.inc). */
 #include "ng_internal.h"
 #if NG_X86
 #include <immintrin.h>
 #include "simd_begin_avx512.h"
+#include "vmath.inc"
 #include "binary_simd.inc"
 #include "simd_end.h"
 

@@ -15,9 +15,12 @@ internal enum UnaryOp
 internal enum BinaryOp
 {
     Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6, Eq = 7, Gt = 8, Lt = 9, Ge = 10, Le = 11,
-    /// <summary>Fused binary_cross_entropy_with_logits loss (a = logits, b = targets), in double: (1 - b) a + log(1 + e^-a).</summary>
+    /// <summary>
+    /// Fused binary_cross_entropy_with_logits loss (a = logits, b = targets): (1 - b) a + log(1 + e^-a), as
+    /// ((1 - b) a for a &gt;= 0, -(b a) otherwise) + log1p(e^-|a|); vectors in the element type, single elements in double.
+    /// </summary>
     BceWithLogits = 12,
-    /// <summary>sigmoid(a) - b, in double: the logits' gradient of <see cref="BceWithLogits"/>.</summary>
+    /// <summary>sigmoid(a) - b: the logits' gradient of <see cref="BceWithLogits"/>.</summary>
     SigmoidSub = 13,
 }
 
