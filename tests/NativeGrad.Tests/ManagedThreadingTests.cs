@@ -49,6 +49,38 @@ public sealed unsafe class ManagedThreadingTests
         public void Invoke(long item) => seen[item] = Environment.CurrentManagedThreadId;
     }
 
+    [Theory]
+    [InlineData((int)BinaryOp.Add)]
+    [InlineData((int)BinaryOp.BceWithLogits)]
+    public void ASingleLongRowIsSplitAcrossThreadsWithTheSameResult(int opCode)
+    {
+        var op = (BinaryOp)opCode;
+        // Same-shape contiguous operands collapse into one row; at 2 threads it is cut into pieces. Every element
+        // must come out as at 1 thread: both operands contiguous, b a broadcast scalar, and the output aliasing a.
+        const int n = (1 << 20) + 37;
+        float[] a = RandomFloats(n, 1, 8), b = RandomFloats(n, 2, 0.5, 0.5);
+        float[] Run(int threads, bool scalarB, bool inPlace)
+        {
+            float[] o = inPlace ? (float[])a.Clone() : new float[n];
+            float[] bb = scalarB ? [b[0]] : b;
+            long[] shape = [n], unit = [1], zero = [0];
+            fixed (float* pa = a, pb = bb, po = o)
+            {
+                float* x = inPlace ? po : pa, y = pb, z = po;
+                int before = Runtime.Threads;
+                Runtime.Threads = threads;
+                try { Managed.Binary(DType.Float32, op, shape, x, unit, y, scalarB ? zero : unit, z); }
+                finally { Runtime.Threads = before; }
+            }
+            return o;
+        }
+        foreach (bool scalarB in new[] { false, true })
+            foreach (bool inPlace in new[] { false, true })
+                AssertBitwiseEqual(Run(1, scalarB, inPlace), Run(2, scalarB, inPlace));
+        float[] sum = Run(2, false, false);
+        if (op == BinaryOp.Add) for (int i = 0; i < n; i += 4099) Assert.Equal(a[i] + b[i], sum[i]);
+    }
+
     [Fact]
     public void ThreadsOneRunsEveryItemInlineOnTheCallingThread()
     {

@@ -22,7 +22,8 @@ internal static unsafe class StridedLoop
     public static void Copy<T>(ReadOnlySpan<long> shape, T* src, ReadOnlySpan<long> srcStrides, T* dst, ReadOnlySpan<long> dstStrides)
         where T : unmanaged
     {
-        ForEachRow(new CopyRow<T>(src, dst), shape, srcStrides, dstStrides, dstStrides, 1 << 18);
+        // A single row stays one call (one memmove): an overlapping copy, which nothing rejects, must not be split.
+        ForEachRow(new CopyRow<T>(src, dst), shape, srcStrides, dstStrides, dstStrides, 1 << 18, splitSingleRow: false);
     }
 
     private readonly struct CopyRow<T>(T* src, T* dst) : IStridedRow where T : unmanaged
@@ -53,10 +54,12 @@ internal static unsafe class StridedLoop
     /// <summary>
     /// Calls <paramref name="row"/> once per inner row of the broadcast iteration space <paramref name="shape"/>;
     /// operand k is addressed through <paramref name="strides0"/> / 1 / 2 (pass the same span twice for fewer
-    /// operands). Work of at least <paramref name="parallelThreshold"/> elements is split across threads.
+    /// operands). Work of at least <paramref name="parallelThreshold"/> elements is split across threads: by outer rows,
+    /// or, when everything collapses into one row, by pieces of that row (unless <paramref name="splitSingleRow"/> is false).
     /// </summary>
     public static void ForEachRow<TRow>(TRow row, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides0,
-                                        ReadOnlySpan<long> strides1, ReadOnlySpan<long> strides2, long parallelThreshold)
+                                        ReadOnlySpan<long> strides1, ReadOnlySpan<long> strides2, long parallelThreshold,
+                                        bool splitSingleRow = true)
         where TRow : struct, IStridedRow
     {
         int ndim = shape.Length;
@@ -96,19 +99,44 @@ internal static unsafe class StridedLoop
         long inner = dims[nd - 1];
         long outerCount = 1;
         for (int d = 0; d < nd - 1; d++) outerCount *= dims[d];
+        int threads = ManagedParallel.Threads;
         if (outerCount == 1)
         {
-            row.Row(0, 0, 0, inner, st0[nd - 1], st1[nd - 1], st2[nd - 1]);
+            // One row (same-shape contiguous operands collapse to it): split the row itself.
+            if (!splitSingleRow || inner < parallelThreshold || threads == 1) row.Row(0, 0, 0, inner, st0[nd - 1], st1[nd - 1], st2[nd - 1]);
+            else RowInParallel(row, inner, st0[nd - 1], st1[nd - 1], st2[nd - 1], parallelThreshold, threads);
             return;
         }
 
-        int threads = ManagedParallel.Threads;
         if (outerCount * inner < parallelThreshold || threads == 1)
         {
             Rows(row, dims[..nd], st0[..nd], st1[..nd], st2[..nd], 0, outerCount);
             return;
         }
         RowsParallel(row, dims[..nd], st0[..nd], st1[..nd], st2[..nd], outerCount, inner, parallelThreshold, threads);
+    }
+
+    /// <summary>
+    /// A single row of <paramref name="length"/> elements split into pieces of about a quarter of
+    /// <paramref name="parallelThreshold"/> (whole cache lines of 64 elements), one row call each.
+    /// </summary>
+    private static void RowInParallel<TRow>(TRow row, long length, long s0, long s1, long s2, long parallelThreshold, int threads)
+        where TRow : struct, IStridedRow
+    {
+        long piece = Math.Max(64, (parallelThreshold / 4 + 63) / 64 * 64);
+        var body = new RowPieces<TRow>(row, length, s0, s1, s2, piece);
+        ManagedParallel.For((length + piece - 1) / piece, threads, ref body);
+    }
+
+    /// <summary>The parallel body of <see cref="RowInParallel{TRow}"/>: item k is elements [k * piece, (k + 1) * piece) of the row.</summary>
+    private readonly struct RowPieces<TRow>(TRow row, long length, long s0, long s1, long s2, long piece) : IParallelBody
+        where TRow : struct, IStridedRow
+    {
+        public void Invoke(long k)
+        {
+            long start = k * piece;
+            row.Row(start * s0, start * s1, start * s2, Math.Min(piece, length - start), s0, s1, s2);
+        }
     }
 
     /// <summary>The parallel part of <see cref="ForEachRow{TRow}"/>: chunks of whole outer rows on at most
