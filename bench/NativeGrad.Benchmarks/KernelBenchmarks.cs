@@ -23,7 +23,7 @@ public unsafe class KernelBenchmarks
     public int Threads { get; set; }
 
     /// <summary>The kernel and its size.</summary>
-    [Params("fill-1M", "add-1M", "exp-1M", "tanh-1M", "sigmoid-1M", "relu-1M", "add-bcast-4096x1024", "sum-16M",
+    [Params("fill-1M", "add-1M", "exp-1M", "tanh-1M", "sigmoid-1M", "relu-1M", "sin-1M", "bce-1M", "add-bcast-4096x1024", "sum-16M",
             "sum-rows-4096x1024", "sum-cols-4096x1024", "softmax-4096x1024", "logsoftmax-4096x1024",
             "gemm-16", "gemm-128", "gemm-512", "gemm-tn-512", "gemm-nt-512", "copy-transpose-1024")]
     public string Kernel { get; set; } = "add-1M";
@@ -41,6 +41,7 @@ public unsafe class KernelBenchmarks
         _w = Alloc(_n);
         var rng = new Random(1);
         for (long i = 0; i < _n; i++) { _x[i] = (float)(rng.NextDouble() * 4 - 2); _y[i] = (float)(rng.NextDouble() * 4 - 2); }
+        if (Kernel == "bce-1M") for (long i = 0; i < 1 << 20; i++) _w[i] = (float)rng.NextDouble(); // probabilities
         (_rows, _cols) = (4096, 1024);
         _gemmN = Kernel.StartsWith("gemm", StringComparison.Ordinal) ? long.Parse(Kernel[(Kernel.LastIndexOf('-') + 1)..]) : 0;
     }
@@ -68,6 +69,8 @@ public unsafe class KernelBenchmarks
             case "tanh-1M": b.Unary(DType.Float32, UnaryOp.Tanh, M, _x, _z, 0, 0); break;
             case "sigmoid-1M": b.Unary(DType.Float32, UnaryOp.Sigmoid, M, _x, _z, 0, 0); break;
             case "relu-1M": b.Unary(DType.Float32, UnaryOp.Relu, M, _x, _z, 0, 0); break;
+            case "sin-1M": b.Unary(DType.Float32, UnaryOp.Sin, M, _x, _z, 0, 0); break;
+            case "bce-1M": b.Binary(DType.Float32, BinaryOp.BceWithLogits, [M], _x, [1], _w, [1], _z); break; // targets in [0, 1]
             case "add-bcast-4096x1024": b.Binary(DType.Float32, BinaryOp.Add, [_rows, _cols], _x, [_cols, 1], _y, [0, 1], _z); break;
             case "sum-16M": b.Reduce(DType.Float32, ReduceOp.Sum, 1, _n, 1, _x, _z); break;
             case "sum-rows-4096x1024": b.Reduce(DType.Float32, ReduceOp.Sum, _rows, _cols, 1, _x, _z); break;

@@ -323,6 +323,10 @@ static void test_ulps(const char *path) {
         {NG_UNARY_GELU, d_gelu, -12.f, 12.f, {0.f, 1.41421356f, -1.41421356f, 2.8284271f, -2.8284271f, -5.f}, 16},
         {NG_UNARY_SILU, d_silu, -80.f, 80.f, {0.f, -1.f, 1.f, -20.f, 5.f, -5.f}, 4},
         {NG_UNARY_LOG_SIGMOID, d_log_sigmoid, -80.f, 80.f, {0.f, -1.f, 1.f, -20.f, 10.f, 20.f}, 4},
+        /* reduced in double: next to multiples of pi/2 (the last centres are the floats nearest 2^19 pi/2 and
+         * 2^20) and past the 2^20 switch to libm alike */
+        {NG_UNARY_SIN, sin, -3e6f, 3e6f, {0.f, 3.14159274f, 1.57079637f, 710.0f, 823549.6875f, 1048576.f}, 1},
+        {NG_UNARY_COS, cos, -3e6f, 3e6f, {0.f, 1.57079637f, 3.14159274f, 4.71238899f, 823549.6875f, 1048576.f}, 1},
     };
     for (size_t f = 0; f < sizeof fs / sizeof fs[0]; f++) {
         double wx = 0, wx2 = 0;

@@ -95,6 +95,11 @@ static inline vd vd_andnot(vd a, vd b) { return _mm256_andnot_pd(a, b); }
 static inline vd vd_blend(vdm m, vd a, vd b) { return _mm256_blendv_pd(a, b, m); }
 static inline vdm vd_mor(vdm a, vdm b) { return _mm256_or_pd(a, b); }
 static inline vd vd_mask_one(vdm m) { return _mm256_and_pd(m, _mm256_set1_pd(1.0)); }
+static inline int vd_any(vdm m) { return _mm256_movemask_pd(m) != 0; }
+static inline vd vd_round(vd a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vd vd_floor(vd a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+/* the VD_W lanes rounded to float and stored at p */
+static inline void vd_store_f(float *p, vd v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
 static inline double vd_hsum(vd a) {
     __m128d t = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
     return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));

@@ -85,6 +85,11 @@ static inline vd vd_andnot(vd a, vd b) { return _mm512_andnot_pd(a, b); }
 static inline vd vd_blend(vdm m, vd a, vd b) { return _mm512_mask_blend_pd(m, a, b); }
 static inline vdm vd_mor(vdm a, vdm b) { return (vdm)(a | b); }
 static inline vd vd_mask_one(vdm m) { return _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)); }
+static inline int vd_any(vdm m) { return m != 0; }
+static inline vd vd_round(vd a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vd vd_floor(vd a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+/* the VD_W lanes rounded to float and stored at p */
+static inline void vd_store_f(float *p, vd v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
 static inline double vd_hsum(vd a) { return _mm512_reduce_add_pd(a); }
 
 #define VF_TAIL_LOAD(buf, src, cnt) ((void)(buf), _mm512_maskz_loadu_ps((__mmask16)((1u << (cnt)) - 1u), (src)))

@@ -2,6 +2,7 @@
 #include "ng_internal.h"
 #if NG_X86
 #include <immintrin.h>
+#include <math.h>
 #include "simd_begin_avx2.h"
 #include "vmath.inc"
 #include "unary_simd.inc"
