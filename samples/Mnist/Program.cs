@@ -27,7 +27,7 @@ var results = new List<RunResult>();
     var gen = new Generator(1);
     var mlp = new Sequential(new Linear(784, 256, generator: gen), new ReLU(), new Linear(256, 10, generator: gen));
     int epochs = options.Quick ? 1 : options.Epochs ?? 10;
-    var optimizer = new Adam(mlp.Parameters(), lr: 2e-3);
+    using var optimizer = new Adam(mlp.Parameters(), lr: 2e-3);
     var scheduler = new CosineAnnealingLR(optimizer, tMax: epochs);
     results.Add(Trainer.Fit("MLP 784-256-10", mlp, optimizer, scheduler, train, test, epochs, batchSize: 64, imageShape: false, augment: true, seed: 1));
 }
@@ -40,7 +40,7 @@ if (!options.Quick)
         new Conv2d(8, 16, 3, padding: 1, generator: gen), new ReLU(), new MaxPool2d(2),   // [N, 16, 7, 7]
         new Flatten(), new Linear(16 * 7 * 7, 10, generator: gen));
     int epochs = options.Epochs ?? 6;
-    var optimizer = new Adam(cnn.Parameters(), lr: 3e-3);
+    using var optimizer = new Adam(cnn.Parameters(), lr: 3e-3);
     var scheduler = new CosineAnnealingLR(optimizer, tMax: epochs);
     results.Add(Trainer.Fit("CNN conv8-conv16-fc", cnn, optimizer, scheduler, train, test, epochs, batchSize: 64, imageShape: true, augment: true, seed: 2));
     SafeTensors.SaveModel(cnn, Path.Combine(Path.GetTempPath(), "nativegrad-mnist-cnn.safetensors"));

@@ -196,7 +196,11 @@ public sealed class MlpStep : IDisposable
     }
 
     /// <summary>Gives the workload's tensors (and their grads) back.</summary>
-    public void Dispose() => Tensors.Dispose([_x, _target, .. _params]);
+    public void Dispose()
+    {
+        _sgd.Dispose(); // its workspaces
+        Tensors.Dispose([_x, _target, .. _params]);
+    }
 }
 
 /// <summary>W6 sum: the sum of 16M floats.</summary>

@@ -329,4 +329,44 @@ public class OptimizerTests
         Assert.Equal(5, resumed.LastEpoch);
         Assert.Equal(0.1 * 0.25, opt.ParamGroups[0].LearningRate, 15);
     }
+
+    public static TheoryData<string> OptimizerNames => new() { "sgd", "sgd-momentum", "adam", "adam-amsgrad", "adamw" };
+
+    private static Optimizer Make(string name, Tensor[] ps) => name switch
+    {
+        "sgd" => new SGD(ps, lr: 0.1),
+        "sgd-momentum" => new SGD(ps, lr: 0.1, momentum: 0.9, weightDecay: 0.01),
+        "adam" => new Adam(ps, lr: 0.01),
+        "adam-amsgrad" => new Adam(ps, lr: 0.01, amsgrad: true),
+        _ => new AdamW(ps, lr: 0.01),
+    };
+
+    [Theory]
+    [MemberData(nameof(OptimizerNames))]
+    public void DisposeGivesBackTheOptimizersTensorsAndLeavesTheParameters(string name)
+    {
+        var w = Tensor.FromArray(W0, Out, In).RequiresGrad_();
+        var b = Tensor.FromArray(B0).RequiresGrad_();
+        var x = Tensor.FromArray(X, N, In);
+        var y = Tensor.FromArray(Y, N, Out);
+        var opt = Make(name, [w, b]);
+        for (int step = 0; step < 2; step++)
+        {
+            opt.ZeroGrad();
+            Functional.MseLoss(Functional.Linear(x, w, b), y).Backward();
+            opt.Step();
+        }
+        var owned = opt.OwnedTensors().ToList();
+        int expected = name switch { "sgd" => 0, "sgd-momentum" => 2, "adam-amsgrad" => 6, _ => 4 }; // state per parameter
+        Assert.True(owned.Count >= expected, $"{name}: {owned.Count} owned tensors");
+        Assert.All(owned, t => Assert.False(t.IsDisposed));
+        double[] before = w.ToArray<double>();
+        opt.Dispose();
+        Assert.All(owned, t => Assert.True(t.IsDisposed));
+        Assert.Equal(before, w.ToArray<double>()); // the parameters and grads are the caller's
+        Assert.NotNull(w.Grad);
+        Assert.Equal(6, w.Grad!.NumElements);
+        opt.Dispose(); // twice: harmless
+        Assert.Throws<ObjectDisposedException>(() => opt.Step());
+    }
 }

@@ -104,6 +104,16 @@ public class Adam : Optimizer
     /// <summary>Whether the objective is maximised.</summary>
     public bool Maximize { get; }
 
+    private protected override IEnumerable<Tensor> StateTensors()
+    {
+        foreach (var state in _state.Values)
+        {
+            yield return state.ExpAvg;
+            yield return state.ExpAvgSq;
+            if (state.MaxExpAvgSq is { } max) yield return max;
+        }
+    }
+
     private protected override void Update(ParamGroup group, Tensor parameter, Flat grad)
     {
         var p = Of(parameter);

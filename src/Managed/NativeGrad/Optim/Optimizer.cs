@@ -43,10 +43,12 @@ public sealed class ParamGroup
 /// The base of the optimizers, PyTorch's <c>torch.optim.Optimizer</c>. <see cref="Step()"/> updates every parameter
 /// that has a gradient in place, under NoGrad, on the current backend's kernels: parameters keep their storage, and
 /// the per-parameter state (momentum buffers, moment estimates) and a few workspaces are allocated once, on the
-/// first step, so a training loop allocates no tensor memory for its updates.
+/// first step, so a training loop allocates no tensor memory for its updates. That memory is the optimizer's:
+/// <see cref="Dispose"/> gives it back (an optimizer dropped undisposed returns it when the GC finds it).
 /// </summary>
-public abstract class Optimizer
+public abstract class Optimizer : IDisposable
 {
+    private bool _disposed;
     private readonly List<ParamGroup> _groups = [];
     private readonly HashSet<Tensor> _all = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(DType, int), Tensor> _workspaces = [];
@@ -104,8 +106,10 @@ public abstract class Optimizer
     }
 
     /// <summary>Updates every parameter that has a gradient, in place. Parameters without one are skipped.</summary>
+    /// <exception cref="ObjectDisposedException">The optimizer was disposed.</exception>
     public void Step()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         using (GradMode.NoGrad())
         {
             BeginStep();
@@ -134,6 +138,25 @@ public abstract class Optimizer
         Step();
         return loss;
     }
+
+    /// <summary>
+    /// Gives the optimizer's tensors back to the pool: its workspaces and the per-parameter state (momentum buffers,
+    /// moment estimates). The parameters and their gradients are the caller's and stay. Disposing twice is harmless;
+    /// <see cref="Step()"/> afterwards throws.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var t in OwnedTensors()) t.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The tensors the optimizer made and holds: its workspaces, then the per-parameter state.</summary>
+    internal IEnumerable<Tensor> OwnedTensors() => _workspaces.Values.Concat(StateTensors());
+
+    /// <summary>The subclass's per-parameter state tensors (momentum buffers, moment estimates).</summary>
+    private protected virtual IEnumerable<Tensor> StateTensors() => [];
 
     /// <summary>Called once at the start of each <see cref="Step()"/>, before the updates.</summary>
     private protected virtual void BeginStep()

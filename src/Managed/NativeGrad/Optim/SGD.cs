@@ -75,6 +75,8 @@ public sealed class SGD : Optimizer
     /// <summary>Whether the objective is maximised.</summary>
     public bool Maximize { get; }
 
+    private protected override IEnumerable<Tensor> StateTensors() => _momentumBuffers.Values;
+
     private protected override void Update(ParamGroup group, Tensor parameter, Flat grad)
     {
         var p = Of(parameter);
