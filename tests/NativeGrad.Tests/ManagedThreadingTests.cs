@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using NativeGrad.Backends;
@@ -48,6 +49,40 @@ public sealed unsafe class ManagedThreadingTests
     {
         public void Invoke(long item) => seen[item] = Environment.CurrentManagedThreadId;
     }
+
+    [Fact]
+    public void AThreadThatEndsAfterABackwardLeavesNoForgottenTensor()
+    {
+        // A thread's implicit root gradient (its cached 1) dies with the thread. The GC returning it must not count as
+        // user code forgetting tensors, which would make the pool renew the objects it hands out (a stray allocation
+        // per pooled storage in every 0 B loop of the process). Runs in the ThreadCount collection, alone.
+        static void Flush()
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+        Flush();
+        long before = NativeGrad.Storage.StoragePool.ForgottenCount;
+        var worker = new Thread(() =>
+        {
+            using var x = Tensor.FromArray([1f, 2f, 3f]).RequiresGrad_();
+            using (Tensor.Scope()) (x * x).Sum().Backward();
+        });
+        worker.Start();
+        worker.Join();
+        Flush();
+        Assert.Equal(before, NativeGrad.Storage.StoragePool.ForgottenCount);
+        // while a tensor really forgotten still counts
+        MakeGarbage();
+        Flush();
+        Assert.True(NativeGrad.Storage.StoragePool.ForgottenCount > before);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MakeGarbage() => _ = Tensor.Ones(7);
 
     [Theory]
     [InlineData((int)BinaryOp.Add)]

@@ -60,6 +60,7 @@ internal sealed class ThreadState
         {
             var made = Autograd.Autograd.MakeRootGradient(root, null, 0); // (throws for a root of more than one element)
             TensorScope.Untrack(made, this);
+            made.Storage.HeldByThread = true; // dies with the thread: not a forgotten tensor
             cached = made;
         }
         return cached;
@@ -68,7 +69,11 @@ internal sealed class ThreadState
     /// <summary>Stops reusing <paramref name="ones"/> as the implicit root gradient (user code may hold it).</summary>
     public void ForgetRootOnes(Tensor ones)
     {
-        if (_rootOnes is { } cache && ReferenceEquals(cache[(int)ones.DType], ones)) cache[(int)ones.DType] = null;
+        if (_rootOnes is { } cache && ReferenceEquals(cache[(int)ones.DType], ones))
+        {
+            cache[(int)ones.DType] = null;
+            if (ones.Storage is { } storage) storage.HeldByThread = false; // now user code's, which may forget it
+        }
     }
 
     private Tensor?[]? _rootOnes;

@@ -80,7 +80,16 @@ internal static class StoragePool
     /// </remarks>
     internal static bool ForgottenRecently => ObservedGcCount - Volatile.Read(ref _forgottenAtGc) <= 2;
 
-    private static void NoteForgotten() => Volatile.Write(ref _forgottenAtGc, GC.CollectionCount(0));
+    private static void NoteForgotten()
+    {
+        Volatile.Write(ref _forgottenAtGc, GC.CollectionCount(0));
+        Interlocked.Increment(ref _forgottenCount);
+    }
+
+    private static long _forgottenCount;
+
+    /// <summary>How many storages of never-disposed tensors the GC has returned so far (for tests).</summary>
+    internal static long ForgottenCount => Interlocked.Read(ref _forgottenCount);
 
     private static SharedClass[] CreateShared()
     {
@@ -227,6 +236,7 @@ internal static class StoragePool
             if (storage.BornAtGc != ObservedGcCount && ForgottenRecently) storage = storage.Renewed();
         }
         storage.ByteLength = bytes;
+        storage.HeldByThread = false;
         cache.Counters.Count(storage, +1);
         if (cache.Counters.LiveBytes - cache.LiveAtMark > ForgottenBytesPerCollection) CollectForgotten(cache);
         return storage;
@@ -276,10 +286,14 @@ internal static class StoragePool
         ReturnShared(storage);
     }
 
-    /// <summary>A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is the finalizer thread).</summary>
-    public static void ReturnFromFinalizer(TensorStorage storage)
+    /// <summary>
+    /// A storage nobody disposed, found unreachable by the GC: back to the shared lists (never a thread cache: this is
+    /// the finalizer thread). <paramref name="forgotten"/>: user code dropped it (false for one a thread held and
+    /// took with it when it ended).
+    /// </summary>
+    public static void ReturnFromFinalizer(TensorStorage storage, bool forgotten = true)
     {
-        NoteForgotten();
+        if (forgotten) NoteForgotten();
         MyCache().Counters.Count(storage, -1);
         GC.ReRegisterForFinalize(storage); // it ran, so it left the finalization queue; back in the pool it must be registered again
         if (storage.SizeClass >= 0) ReturnShared(storage);

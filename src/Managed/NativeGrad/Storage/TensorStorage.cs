@@ -41,6 +41,13 @@ internal sealed unsafe class TensorStorage
         return new TensorStorage(_array, SizeClass);
     }
 
+    /// <summary>
+    /// True for a storage NativeGrad itself holds for a thread (the implicit root gradient): when the thread ends and
+    /// the GC finds it, that is not user code forgetting tensors (see <see cref="StoragePool.ForgottenRecently"/>).
+    /// Cleared by the next rental.
+    /// </summary>
+    internal bool HeldByThread;
+
     /// <summary>The pool's size class (-1: too large to pool).</summary>
     internal int SizeClass { get; }
 
@@ -63,7 +70,7 @@ internal sealed unsafe class TensorStorage
         if ((state & HolderMask) == 0) return; // released and then dropped by the pool (trimmed or over its cap): nothing to do
         Volatile.Write(ref _state, (state & ~HolderMask) + (1L << 32)); // released: a new generation, no holders
         if (InFlightArrays.Contains(_array)) StoragePool.Forget(this);
-        else StoragePool.ReturnFromFinalizer(this);
+        else StoragePool.ReturnFromFinalizer(this, forgotten: !HeldByThread);
     }
 
     /// <summary>
