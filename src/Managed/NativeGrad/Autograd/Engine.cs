@@ -140,10 +140,11 @@ internal static class Engine
     /// </summary>
     private static readonly ObjectPool<Scratch> NestedScratch = new DefaultObjectPool<Scratch>(new ScratchPolicy(), maximumRetained: 16);
 
+    /// <summary>Makes scratches; the pass that used one clears it, and does not return one that grew huge.</summary>
     private sealed class ScratchPolicy : IPooledObjectPolicy<Scratch>
     {
         public Scratch Create() => new();
-        public bool Return(Scratch scratch) => !scratch.Huge; // cleared by the pass that used it
+        public bool Return(Scratch scratch) => true;
     }
 
     /// <summary>Reference identity hashed by the creation number (RuntimeHelpers.GetHashCode's first call on an object is slow).</summary>
@@ -233,16 +234,20 @@ internal static class Engine
             scratch.Clear(); // gives back the tensors it claimed first: a claimed tensor is never recycled
             frame.CloseForPass(state, disposeTemporaries, results);
             if (cachedRoot && !disposeTemporaries) state.ForgetRootOnes(rootGrads[0]); // user code may have kept it
-            if (nested) NestedScratch.Return(scratch);
-            else
-            {
-                state.EngineScratchInUse = false;
-                if (huge) state.DropEngineScratch();
-            }
             if (scratch.RootsRetained)
             {
                 scratch.RootsRetained = false;
                 foreach (var edge in rootEdges) BackwardNode.Release(edge.Node, state);
+            }
+            // Only now is the scratch free: a pooled one may go to another thread the moment it is returned.
+            if (nested)
+            {
+                if (!huge) NestedScratch.Return(scratch);
+            }
+            else
+            {
+                state.EngineScratchInUse = false;
+                if (huge) state.DropEngineScratch();
             }
         }
     }
