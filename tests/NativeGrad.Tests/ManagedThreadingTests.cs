@@ -98,15 +98,11 @@ public sealed unsafe class ManagedThreadingTests
         {
             float[] o = inPlace ? (float[])a.Clone() : new float[n];
             float[] bb = scalarB ? [b[0]] : b;
-            long[] shape = [n], unit = [1], zero = [0];
-            fixed (float* pa = a, pb = bb, po = o)
+            WithThreads(threads, () =>
             {
-                float* x = inPlace ? po : pa, y = pb, z = po;
-                int before = Runtime.Threads;
-                Runtime.Threads = threads;
-                try { Managed.Binary(DType.Float32, op, shape, x, unit, y, scalarB ? zero : unit, z); }
-                finally { Runtime.Threads = before; }
-            }
+                fixed (float* pa = a, pb = bb, po = o)
+                    Managed.Binary(DType.Float32, op, [n], inPlace ? po : pa, [1], pb, scalarB ? [0] : [1], po);
+            });
             return o;
         }
         foreach (bool scalarB in new[] { false, true })

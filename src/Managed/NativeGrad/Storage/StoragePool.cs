@@ -291,7 +291,7 @@ internal static class StoragePool
     /// the finalizer thread). <paramref name="forgotten"/>: user code dropped it (false for one a thread held and
     /// took with it when it ended).
     /// </summary>
-    public static void ReturnFromFinalizer(TensorStorage storage, bool forgotten = true)
+    public static void ReturnFromFinalizer(TensorStorage storage, bool forgotten)
     {
         if (forgotten) NoteForgotten();
         MyCache().Counters.Count(storage, -1);
